@@ -5,7 +5,8 @@ For every HTML page of ``_build/html``, served on 127.0.0.1:
 - every math element is typeset by MathJax, with no MathJax error;
 - every widget view renders, every slider belongs to a drivable figure, and every slider
   moves, changes the displayed image, and restores it when moved back;
-- every displayed figure image has alt text;
+- static figures are images (never the text `<Figure size ...>`), and every image loads;
+- every displayed drivable-figure image has alt text;
 - the "How to read" page has at least one drivable figure, each chapter at least two.
 
 Run by ``make test`` after the build (``pytest -m browser tests/test_site_browser.py``).
@@ -130,6 +131,14 @@ def test_page_in_browser(browser_context, page_path):
             .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60))""")
         assert not untypeset, f"{page_path}: math not typeset: {untypeset[:5]}"
         assert page.locator("mjx-merror").count() == 0, f"{page_path}: MathJax reported an error"
+
+        # --- static figures: rendered as images, never as their text repr ---
+        reprs = page.evaluate("""() => [...document.querySelectorAll('.cell_output pre, .output pre')]
+            .map(e => e.textContent).filter(t => /<Figure size \\d+x\\d+ with/.test(t))""")
+        assert not reprs, f"{page_path}: a figure is shown as text instead of an image: {reprs[:2]}"
+        broken = page.evaluate("""() => [...document.querySelectorAll('article img')]
+            .filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80))""")
+        assert not broken, f"{page_path}: images that did not load: {broken[:3]}"
 
         # --- widgets ---
         n_views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
