@@ -458,3 +458,10 @@ def test_model_summary_ties_the_article_count_the_estimate_and_the_counter_toget
     assert "counted_train" not in fl.model_summary("tiny", 16, count=False)
     with pytest.raises(ValueError, match="preset='gpt2'"):
         fl.model_summary("gpt2")
+
+
+def test_achieved_gflops_is_counted_flops_over_fastest_time():
+    t = fl.time_layer_sweep([8, 16], hidden=32, heads=2, repeats=2, warmup=0, linear_expands=())
+    rate = fl.achieved_gflops(t, 32)
+    expected = 2 * 2 * 16 * 32 * 128 / t.group("FFN")[:, 1].min() / 1e9  # FFN at n = 16: 2nHF mults
+    assert rate["FFN"][1] == pytest.approx(expected, rel=1e-12)
