@@ -635,7 +635,7 @@ def draw_precision(dtype: str = "float32", K: int = 8):
 
     r = xi_sweep(SWEEP_XIS, K, dtype)
     u = unit_roundoff(dtype)
-    fig, axes = style.figure(1, 3, size=(10.5, 3.5))
+    fig, axes = style.figure(1, 3, size=(9.0, 3.6))
     colours = {"ce": style.PALETTE["vermillion"], "stable": style.PALETTE["blue"], "flat": style.PALETTE["green"]}
     names = {"ce": "InfoNCE, F.cross_entropy", "stable": "InfoNCE, softplus(v)", "flat": "FlatNCE, v = log ξ"}
     styles = {"ce": "-", "stable": "--", "flat": ":"}
@@ -651,8 +651,8 @@ def draw_precision(dtype: str = "float32", K: int = 8):
     axes[0].set_ylim(-0.1, 2.1)
     axes[0].set_ylabel("computed ÷ exact")
     axes[0].set_title("loss value")
-    axes[1].set_title("gradient on the positive, ∂/∂s_t")
-    axes[2].set_title("gradient on a negative, ∂/∂s_i")
+    axes[1].set_title("gradient on the positive")
+    axes[2].set_title("gradient on a negative")
     for ax in axes[1:]:
         ax.set_yscale("log")
         ax.set_ylim(_FLOOR / 2, 20)
@@ -662,9 +662,9 @@ def draw_precision(dtype: str = "float32", K: int = 8):
         ax.set_xlabel("ξ (exact)")
         ax.axvspan(SWEEP_XIS[0], u, color=style.PALETTE["grey"], alpha=0.15, lw=0)
         ax.axvline(u, color=style.PALETTE["grey"], lw=1)
-    axes[0].legend(loc="upper left", fontsize=8)
+    axes[0].legend(loc="upper left", fontsize=7)
     axes[1].text(u, 2e-9, f" u = 2^{round(math.log2(u))}", fontsize=8)
-    fig.suptitle(f"{dtype}, K = {K} (one positive, {K - 1} equal negatives); grey: ξ ≤ unit roundoff u", fontsize=10)
+    fig.suptitle(f"{dtype}, K = {K} ({K - 1} equal negatives); grey: ξ ≤ unit roundoff u", fontsize=10)
     return fig
 
 
@@ -764,6 +764,8 @@ def draw_gradient_fidelity(taus, rows: dict, K_values):
         sat = [r["saturated"] for r in rows[("flatnce", K)]]
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xticks(taus, [f"{t:g}" for t in taus])
+        ax.minorticks_off()
         ax.set_xlabel("temperature τ")
         ax.set_title(f"K = {K}; saturated anchors: " + ", ".join(f"{s:.0%}" for s in sat), fontsize=9)
     axes[0].set_ylabel("relative error of ∇θ (float32)")
@@ -785,7 +787,7 @@ def draw_training(sweep: BatchSizeSweep, tau: float):
     from lib import style
 
     j = sweep.taus.index(float(tau))
-    fig, axes = style.figure(1, 2, size=(10.0, 3.6))
+    fig, axes = style.figure(1, 2, size=(9.0, 3.6))
     for i, (variant, label) in enumerate(zip(sweep.variants, sweep.labels())):
         colour, marker, ls, ms = _VARIANT_STYLE.get(tuple(variant), ("grey", ".", "-", 6))
         acc = sweep.acc[i, j]  # (K, seed)
@@ -797,11 +799,11 @@ def draw_training(sweep: BatchSizeSweep, tau: float):
         ax.set_xticks(sweep.Ks, [str(k) for k in sweep.Ks])
         ax.set_xlabel("batch size K (candidates per anchor)")
     axes[0].set_ylabel("top-1 retrieval accuracy")
-    axes[0].set_title(f"τ = {tau:g}: held-out retrieval (mean ± sd, {len(sweep.seeds)} seeds)")
+    axes[0].set_title(f"τ = {tau:g}: retrieval (mean ± sd, {len(sweep.seeds)} seeds)")
     axes[1].set_ylabel("fraction of anchors with ξ ≤ 2⁻²⁴")
     axes[1].set_ylim(-0.03, 1.03)
     axes[1].set_title("saturated anchors, last 20% of training")
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=7, loc="lower right")
     return fig
 
 
@@ -813,7 +815,7 @@ def draw_batch_weights(sweep: BatchSizeSweep, K: int, tau: float, variant=("info
     w = sweep.weight[i, j, k]  # (seed, steps)
     half = w[:, sweep.steps // 2 :]
     frac = effective_batch_fraction(half).mean()
-    fig, axes = style.figure(1, 2, size=(10.0, 3.4), gridspec_kw={"width_ratios": [2, 1]})
+    fig, axes = style.figure(1, 2, size=(9.0, 3.4), gridspec_kw={"width_ratios": [2, 1]})
     steps = np.arange(sweep.steps)
     axes[0].plot(steps, w[0], ls="none", marker=".", ms=2.5, color=style.PALETTE["blue"], label="InfoNCE (seed 0)")
     axes[0].axhline(1.0, color=style.PALETTE["green"], ls=":", label="FlatNCE: every batch 1")
@@ -821,7 +823,7 @@ def draw_batch_weights(sweep: BatchSizeSweep, K: int, tau: float, variant=("info
     axes[0].set_ylim(1e-12, 3)
     axes[0].set_xlabel("training step")
     axes[0].set_ylabel("batch mean of σ(v_a)")
-    axes[0].set_title(f"K = {K}, τ = {tau:g}: how much each batch's gradient counts")
+    axes[0].set_title(f"K = {K}, τ = {tau:g}: how much each InfoNCE batch counts")
     axes[0].legend(loc="lower left", fontsize=8)
     bins = np.linspace(-12, 0.5, 51)
     axes[1].hist(np.log10(np.maximum(half.ravel(), 1e-12)), bins=bins, color=style.PALETTE["blue"], alpha=0.8)
