@@ -119,8 +119,8 @@ def xi(scores: torch.Tensor, target, dtype=torch.float64) -> torch.Tensor:
     exp(v) underflows to 0 once v < about -745 in float64 (-104 in float32); use :func:`log_xi` there.
     """
     dtype = _as_dtype(dtype)
-    if not isinstance(scores, torch.Tensor):
-        raise TypeError(f"scores must be a torch.Tensor, got {type(scores).__name__}")
+    if not isinstance(scores, torch.Tensor) or not scores.is_floating_point():
+        raise TypeError(f"scores must be a floating torch.Tensor, got {getattr(scores, 'dtype', type(scores).__name__)}")
     return torch.exp(log_xi(scores.to(dtype), target))
 
 

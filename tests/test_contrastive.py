@@ -455,6 +455,12 @@ def test_bad_options_are_refused():
         C.effective_batch_fraction([])
 
 
+def test_xi_refuses_integer_scores_and_relative_error_is_plain():
+    with pytest.raises(TypeError, match="floating"):
+        C.xi(torch.zeros(2, 3, dtype=torch.long), 0)
+    np.testing.assert_allclose(C.relative_error([1.1, -2.0, 0.0], [1.0, -1.0, 3.0]), [0.1, 1.0, 1.0])
+
+
 def test_cosine_scores_against_numpy_and_bad_inputs():
     rng = np.random.default_rng(6)
     a, b = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
