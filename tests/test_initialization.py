@@ -117,6 +117,16 @@ def test_init_weights_hit_the_target_variance(dist, scheme):
     assert abs(w.mean()) < Z_MAX * w.std() / math.sqrt(w.size)
 
 
+def test_lecun_layer_keeps_the_second_moment_of_all_positive_inputs():
+    # x ~ U[0, sqrt 3]: mean 0.866, second moment 1; the derivation needs no zero-mean input
+    # One weight draw moves E[y²] by ~5% (the inputs' mean is a component shared by the whole
+    # batch, so it averages over the 512 output units only); 16 draws bring that to ~1.2%.
+    x = np.random.default_rng(16).uniform(0, math.sqrt(3), size=(256, 512))
+    ms = [np.mean((x @ ini.init_weights((512, 512), "lecun", seed=s)) ** 2) for s in range(16)]
+    assert np.mean(ms) == pytest.approx(np.mean(x**2), rel=0.06)
+    assert np.mean(x**2) == pytest.approx(1.0, rel=0.01)
+
+
 def test_uncorrected_truncated_init_falls_short_by_gamma():
     w = ini.init_weights((400, 300), "lecun", "truncated_normal", correct_truncation=False, seed=6)
     assert abs(sample_var_z(w, 0.7737413035 / 400)) < Z_MAX
@@ -288,11 +298,15 @@ def test_dot_product_variance_is_d_and_one_after_scaling():
     assert abs(sample_var_z(raw[:, 0] / 8.0, 1.0)) < Z_MAX
 
 
-@pytest.mark.parametrize("d,max_w,onehot", [(16, 0.58, 0.02), (64, 0.79, 0.19), (256, 0.90, 0.47), (1024, 0.95, 0.70)])
-def test_softmax_saturation_numbers_of_the_digest(d, max_w, onehot):
+@pytest.mark.parametrize("d,max_w,onehot,entropy", [(16, 0.58, 0.02, None), (64, 0.79, 0.19, 0.57),
+                                                    (256, 0.90, 0.47, None), (1024, 0.95, 0.70, 0.13)])
+def test_softmax_saturation_numbers_of_the_digest(d, max_w, onehot, entropy):
+    # reference values from an independent Monte Carlo run (the digest's, after its audit)
     s = ini.attention_logit_stats(d, 64, "none", n_trials=20_000, seed=d)
     assert s["mean_max_weight"] == pytest.approx(max_w, abs=0.02)
     assert s["frac_near_onehot"] == pytest.approx(onehot, abs=0.02)
+    if entropy is not None:
+        assert s["mean_entropy"] == pytest.approx(entropy, abs=0.03)
     t = ini.attention_logit_stats(d, 64, "sqrt", n_trials=20_000, seed=d)
     assert t["mean_max_weight"] == pytest.approx(0.107, abs=0.02)
     assert t["frac_near_onehot"] == 0.0
