@@ -2,13 +2,13 @@
 
 Reference code for the chapter built on Su Jianlin, "浅谈Transformer的初始化、参数化与标准化"
 (Notes on Transformer initialization, parameterization and normalization), kexue.fm/archives/8620.
-Sections follow the chapter:
+The code sections (with the chapter's section numbers):
 
-1. sampling distributions with a given variance, and the truncated normal's shrinkage;
-2. variance-preserving initialization through the second moment, activations, LayerNorm/RMSNorm;
-3. why attention divides its logits by sqrt(d), and T5's initialization that replaces it;
-4. NTK parameterization (torch);
-5. Post-Norm, Pre-Norm and the alpha-weighted residual;
+1. sampling distributions with a given variance, and the truncated normal's shrinkage (§1);
+2. the second moment through layers and activations, LayerNorm and RMSNorm (§2, §3);
+3. why attention divides its logits by sqrt(d), and T5's initialization that replaces it (§5);
+4. NTK parameterization, in torch (§4);
+5. Post-Norm, Pre-Norm and the alpha-weighted residual (§6);
 6. the figures (each ``draw_*`` returns a matplotlib Figure).
 
 Everything random takes a ``seed`` (or an ``np.random.Generator``); nothing runs at import.
@@ -84,7 +84,7 @@ def truncated_normal_moments(a: float, b: float) -> tuple[float, float]:
     r"""Mean and variance of a standard normal truncated to ``[a, b]`` (bounds in std units).
 
     With :math:`Z=\Phi(b)-\Phi(a)`: mean :math:`(\varphi(a)-\varphi(b))/Z`, variance
-    :math:`1+(a\varphi(a)-b\varphi(b))/Z-\text{mean}^2` (chapter 6, "Sampling distributions").
+    :math:`1+(a\varphi(a)-b\varphi(b))/Z-\text{mean}^2` (chapter 6, section 1).
     The ratios :math:`\varphi/Z` are formed in log space so that tails such as ``[5, 6]`` stay
     accurate (relative error ~1e-12 for bounds within ±30). Infinite bounds are allowed.
     """
@@ -178,7 +178,7 @@ INIT_SCHEMES = ("lecun", "he", "xavier", "ntk")
 
 
 def init_variance(fan_in: int, fan_out: int | None = None, scheme: str = "lecun") -> float:
-    """Weight variance of an initialization scheme (chapter 6, "The second moment").
+    """Weight variance of an initialization scheme (chapter 6, section 2).
 
     ``lecun``: 1/fan_in (keeps the second moment of a linear layer); ``he``: 2/fan_in (ReLU
     halves the second moment); ``xavier``: 2/(fan_in + fan_out) (needs fan_out; equals 1/fan_in
@@ -234,7 +234,7 @@ def torch_trunc_normal_variance(std: float, a: float = -2.0, b: float = 2.0, n: 
     """Sample variance of ``n`` draws of ``torch.nn.init.trunc_normal_(t, 0, std, a, b)``.
 
     PyTorch's ``a``, ``b`` are *absolute* bounds, not multiples of ``std``: with the defaults
-    ±2 and ``std=0.02`` nothing is truncated (chapter 6, "A PyTorch detail").
+    ±2 and ``std=0.02`` nothing is truncated (chapter 6, section 1, "A PyTorch detail").
     """
     import torch
 
@@ -267,7 +267,7 @@ def selu_constants() -> tuple[float, float]:
     moment conditions are solvable in closed form: the mean condition fixes
     :math:`\alpha=\varphi(0)/(\tfrac12-e^{1/2}\Phi(-1))` (it does not involve λ) and the second
     moment then fixes :math:`\lambda=(\tfrac12+\alpha^2(e^2\Phi(-2)-2e^{1/2}\Phi(-1)+\tfrac12))^{-1/2}`
-    (chapter 6, "Activations"; Klambauer et al. 2017).
+    (chapter 6, section 2, "Activations"; Klambauer et al. 2017).
     """
     e_half = math.exp(0.5) * float(ndtr(-1.0))  # E[e^z; z <= 0]
     e_two = math.exp(2.0) * float(ndtr(-2.0))  # E[e^{2z}; z <= 0]
@@ -297,7 +297,7 @@ def activation_moment(f: Callable, order: int = 2) -> float:
 
     Gauss–Legendre quadrature on each half-line (cut at ±12, where the density is below
     1e-31): splitting at 0, where ReLU and SELU have their kink, keeps each half smooth, so
-    the rule is accurate to ~1e-12 for them too (chapter 6, "Activations"). ReLU gives 1/2,
+    the rule is accurate to ~1e-12 for them too (chapter 6, section 2). ReLU gives 1/2,
     sigmoid 0.2933790, tanh 0.394294.
     """
     if not callable(f):
@@ -374,7 +374,7 @@ def _along(v, x: np.ndarray, axis: int) -> np.ndarray:
 
 def layer_norm(x, gamma=None, beta=None, eps: float = 1e-6, axis: int = -1) -> np.ndarray:
     r"""LayerNorm along ``axis``: :math:`(x-\mu)/\sqrt{\sigma^2+\epsilon}\cdot\gamma+\beta` with the
-    biased variance (chapter 6, "Normalization")."""
+    biased variance (chapter 6, section 3)."""
     x, eps = _check_norm_args(x, eps, axis)
     xc = x - x.mean(axis=axis, keepdims=True)
     y = xc / np.sqrt((xc * xc).mean(axis=axis, keepdims=True) + eps)
@@ -387,7 +387,7 @@ def layer_norm(x, gamma=None, beta=None, eps: float = 1e-6, axis: int = -1) -> n
 
 def rms_norm(x, gamma=None, eps: float = 1e-6, axis: int = -1) -> np.ndarray:
     r"""RMSNorm along ``axis``: :math:`x/\sqrt{\overline{x^2}+\epsilon}\cdot\gamma`, LayerNorm
-    without the centering (Zhang & Sennrich 2019; used by T5; chapter 6, "Normalization")."""
+    without the centering (Zhang & Sennrich 2019; used by T5; chapter 6, section 3)."""
     x, eps = _check_norm_args(x, eps, axis)
     y = x / np.sqrt((x * x).mean(axis=axis, keepdims=True) + eps)
     if gamma is not None:
@@ -416,8 +416,9 @@ def propagate_second_moment(
     width, scheme)``; for ``scheme="ntk"`` it has variance ``init_scale`` and the product is
     divided by sqrt(width). Returns, per layer (length ``depth``), ``second_moment`` = mean of
     h² over inputs and units, and ``across_input_variance`` = variance of each unit over the
-    batch, averaged over units (the "signal collapse" diagnostic). Chapter 6, "Deep stacks".
-    Float64 throughout, so that a collapse of the across-input variance is not hidden by rounding.
+    batch, averaged over units (the "signal collapse" diagnostic). Chapter 6, section 2,
+    "Through a deep stack". Float64 throughout, so that a collapse of the across-input variance is
+    not hidden by rounding.
     """
     depth, width, batch = _check_int("depth", depth), _check_int("width", width), _check_int("batch", batch, low=2)
     f = _activation(activation)
@@ -475,7 +476,7 @@ def softmax_jacobian_norm(p: np.ndarray) -> np.ndarray:
     r"""Frobenius norm of the softmax Jacobian :math:`J=\mathrm{diag}(p)-pp^\top` for each row.
 
     :math:`\|J\|_F^2=\sum_i p_i^2-2\sum_i p_i^3+(\sum_i p_i^2)^2`; it tends to 0 as p becomes
-    one-hot, which is the vanishing gradient of a saturated attention (chapter 6).
+    one-hot, which is the vanishing gradient of a saturated attention (chapter 6, section 5).
     """
     p = np.asarray(p, dtype=float)
     s2 = (p * p).sum(axis=-1)
@@ -519,7 +520,7 @@ def attention_logit_stats(d: int, n_keys: int = 64, scaling: str = "sqrt", *, te
 
     Returns ``var_logits``, ``mean_max_weight``, ``frac_near_onehot`` (share of rows whose largest
     weight exceeds ``threshold``), ``mean_entropy`` (nats; uniform is log n_keys) and
-    ``mean_jacobian_norm`` (:func:`softmax_jacobian_norm`). Chapter 6, "Why divide by sqrt(d)".
+    ``mean_jacobian_norm`` (:func:`softmax_jacobian_norm`). Chapter 6, section 5.
     """
     threshold = _check_float("threshold", threshold)
     if not 0 < threshold < 1:
@@ -565,12 +566,14 @@ def qk_init_stds(d_model: int, d_kv: int, init: str) -> tuple[float, float]:
     _check_choice("init", init, set(QK_INITS))
     base = _check_int("d_model", d_model) ** -0.5
     d_kv = _check_int("d_kv", d_kv)
-    return {
-        "lecun": (base, base),
-        "article": (article_qk_std(d_model, d_kv),) * 2,
-        "extra_d_both": (base / math.sqrt(d_kv),) * 2,
-        "t5": (t5_attention_init_stds(d_model, d_kv, 1)["q"], t5_attention_init_stds(d_model, d_kv, 1)["k"]),
-    }[init]
+    if init == "lecun":
+        return base, base
+    if init == "article":
+        return article_qk_std(d_model, d_kv), article_qk_std(d_model, d_kv)
+    if init == "extra_d_both":
+        return base / math.sqrt(d_kv), base / math.sqrt(d_kv)
+    t5 = t5_attention_init_stds(d_model, d_kv, n_heads=1)
+    return t5["q"], t5["k"]
 
 
 def projected_logit_variance(d_model: int, d_kv: int, init: str, *, n_tokens: int = 256, n_draws: int = 8,
@@ -597,7 +600,7 @@ def projected_logit_variance(d_model: int, d_kv: int, init: str, *, n_tokens: in
 
 def ntk_linear(in_features: int, out_features: int, bias: bool = True, seed: int = 0, dtype=None):
     r"""A torch layer in NTK parameterization: weight ~ N(0, 1), output
-    :math:`xW^\top/\sqrt{\text{in}}+b`, bias zero (chapter 6, "NTK parameterization").
+    :math:`xW^\top/\sqrt{\text{in}}+b`, bias zero (chapter 6, section 4).
     At initialization it has the statistics of ``nn.Linear`` with LeCun variance 1/in.
     ``dtype`` defaults to torch's default float type."""
     import torch
@@ -608,7 +611,8 @@ def ntk_linear(in_features: int, out_features: int, bias: bool = True, seed: int
         def __init__(self):
             super().__init__()
             gen = torch.Generator().manual_seed(int(seed))
-            self.weight = torch.nn.Parameter(torch.randn(out_features, in_features, generator=gen, dtype=dtype))  # (out, in)
+            w = torch.randn(out_features, in_features, generator=gen, dtype=dtype)  # (out, in)
+            self.weight = torch.nn.Parameter(w)
             self.bias = torch.nn.Parameter(torch.zeros(out_features, dtype=dtype)) if bias else None
             self.scale = in_features**-0.5
 
@@ -690,6 +694,61 @@ def equivalent_lr_gap(width: int, optimizer: str = "sgd", lr: float = 0.1, *, st
         return float((ntk(x) - std(x)).abs().max())
 
 
+RETRIEVAL_VARIANTS = ("sqrt", "none", "t5")
+
+
+def train_key_retrieval(variant: str = "sqrt", seed: int = 0, *, d_model: int = 64, d: int = 128,
+                        n_keys: int = 32, steps: int = 200, lr: float = 1e-3, batch: int = 32,
+                        noise: float = 1.0, n_test: int = 2000) -> dict[str, object]:
+    r"""Train one attention head to find, among ``n_keys`` random keys, the one a noisy query copies.
+
+    Each example draws keys :math:`K\in\mathbb R^{n\times d_{model}}` and an index j; the query is
+    :math:`K_j+` ``noise`` × N(0, I). The head's logits :math:`(qW_q)(KW_k)^\top` are trained with
+    cross-entropy on j (Adam, float32). Variants (chapter 6, section 5): ``sqrt`` (LeCun W_q, W_k,
+    logits ÷ sqrt(d)), ``none`` (LeCun, no division: the article's bug), ``t5`` (no division, T5's
+    init: W_q std (d_model·d)^-1/2, W_k std d_model^-1/2). ``sqrt`` and ``t5`` start from identical
+    logits for the same seed. Returns ``loss`` (per step), ``initial_loss``, ``test_loss`` and
+    ``test_accuracy`` (on ``n_test`` fresh examples).
+    """
+    import torch
+
+    _check_choice("variant", variant, set(RETRIEVAL_VARIANTS))
+    d_model, d, n_keys = _check_int("d_model", d_model), _check_int("d", d), _check_int("n_keys", n_keys, low=2)
+    steps, batch, n_test = _check_int("steps", steps), _check_int("batch", batch), _check_int("n_test", n_test)
+    lr = _check_float("lr", lr, positive=True)
+    noise = _check_float("noise", noise, nonneg=True)
+    gen = torch.Generator().manual_seed(int(seed))
+    std_q, std_k = (((d_model * d) ** -0.5, d_model**-0.5) if variant == "t5" else (d_model**-0.5,) * 2)
+    w_q = torch.nn.Parameter(torch.randn(d_model, d, generator=gen) * std_q)  # (d_model, d)
+    w_k = torch.nn.Parameter(torch.randn(d_model, d, generator=gen) * std_k)  # (d_model, d)
+    divide = math.sqrt(d) if variant == "sqrt" else 1.0
+
+    def examples(g, b):
+        keys = torch.randn(b, n_keys, d_model, generator=g)  # (b, n, d_model)
+        target = torch.randint(0, n_keys, (b,), generator=g)  # (b,)
+        query = keys[torch.arange(b), target] + noise * torch.randn(b, d_model, generator=g)  # (b, d_model)
+        return query, keys, target
+
+    def logits(query, keys):  # -> (b, n)
+        return torch.einsum("bd,bnd->bn", query @ w_q, keys @ w_k) / divide
+
+    opt = torch.optim.Adam([w_q, w_k], lr=lr)
+    losses = np.empty(steps)
+    for step in range(steps):
+        query, keys, target = examples(gen, batch)
+        loss = torch.nn.functional.cross_entropy(logits(query, keys), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses[step] = loss.item()
+    with torch.no_grad():
+        query, keys, target = examples(torch.Generator().manual_seed(10_000 + int(seed)), n_test)
+        z = logits(query, keys)
+        test_loss = float(torch.nn.functional.cross_entropy(z, target))
+        accuracy = float((z.argmax(dim=1) == target).float().mean())
+    return {"loss": losses, "initial_loss": float(losses[0]), "test_loss": test_loss, "test_accuracy": accuracy}
+
+
 # ----------------------------------------------------------------------------------------
 # 5. Residual connections: Post-Norm, Pre-Norm, alpha
 
@@ -697,7 +756,7 @@ def equivalent_lr_gap(width: int, optimizer: str = "sgd", lr: float = 0.1, *, st
 def post_norm_coefficients(depth: int) -> np.ndarray:
     r"""Weights of :math:`[x_0, F_0, \dots, F_{l-1}]` in :math:`x_l` for Post-Norm at
     initialization, :math:`x_{t+1}=(x_t+F_t)/\sqrt2`: :math:`[2^{-l/2}, 2^{-l/2}, 2^{-(l-1)/2},
-    \dots, 2^{-1/2}]` (chapter 6, "Residuals"); their squares sum to 1."""
+    \dots, 2^{-1/2}]` (chapter 6, section 6); their squares sum to 1."""
     depth = _check_int("depth", depth)
     branch = 2.0 ** (-(depth - np.arange(depth)) / 2)  # F_0 ... F_{l-1}
     return np.concatenate([[2.0 ** (-depth / 2)], branch])
@@ -858,7 +917,8 @@ def draw_truncation(c: float = 2.0):
     x = np.linspace(-4.6, 4.6, 801)
     ax.plot(x, normal_dist.pdf(x), color=style.PALETTE["black"], lw=1.2, label="N(0, 1), variance 1")
     ax.fill_between(x, truncnorm(-c, c).pdf(x), color=style.PALETTE["vermillion"], alpha=0.25)
-    ax.plot(x, truncnorm(-c, c).pdf(x), color=style.PALETTE["vermillion"], label=f"cut at ±{c:g}: variance {gamma:.4f}")
+    ax.plot(x, truncnorm(-c, c).pdf(x), color=style.PALETTE["vermillion"],
+            label=f"cut at ±{c:g}: variance {gamma:.4f}")
     ax.plot(x, truncnorm(-c, c, scale=corr).pdf(x), color=style.PALETTE["blue"],
             label=f"std × {corr:.4f}, cut at ±{c:g}·std: variance 1")
     ax.set_ylim(0, 1.15 * max(truncnorm(-c, c).pdf(0.0), 0.45))
@@ -883,7 +943,8 @@ def draw_truncation(c: float = 2.0):
 def draw_depth_propagation(init_scale: float = 1.0, norm: str | None = None, *, depth: int = 50,
                            width: int = 256, batch: int = 128, seed: int = 0):
     """Second moment of the pre-activations (left) and the share of it that varies across
-    inputs (right, across-input variance / second moment) against depth, for the activation/initialization pairs of :data:`DEPTH_CURVES`; dashed:
+    inputs (right, across-input variance / second moment) against depth, for the
+    activation/initialization pairs of :data:`DEPTH_CURVES`; dashed:
     the infinite-width recursion :func:`mean_field_second_moment`."""
     from lib import style
 
@@ -1042,6 +1103,7 @@ def draw_residual_paths(form: str = "Post-Norm", depth: int = 12, *, max_depth: 
 
     _check_choice("form", form, set(RESIDUAL_FORMS))
     depth = _check_int("depth", depth)
+    max_depth = max(_check_int("max_depth", max_depth), depth)
     colours = dict(zip(RESIDUAL_FORMS, ("vermillion", "blue", "green", "orange", "purple")))
     fig, (ax, bx) = style.figure(1, 2, size="wide")
     weights = residual_path_weights(depth, form)
@@ -1052,14 +1114,14 @@ def draw_residual_paths(form: str = "Post-Norm", depth: int = 12, *, max_depth: 
     ax.set_ylim(0, 1.1)
     ax.set_ylabel(f"weight in x_{depth}")
     mode, alpha = RESIDUAL_FORMS[form]
-    ms = _residual_run(mode, alpha, max_depth, width, batch, seed)["second_moment"][depth] if depth <= max_depth else float("nan")
+    ms = _residual_run(mode, alpha, max_depth, width, batch, seed)["second_moment"][depth]
     ax.set_title(f"{form}, l = {depth}: E[x_l²] = {ms:.3g}")
     t = np.arange(max_depth + 1)
     for name, (m, a) in RESIDUAL_FORMS.items():
         run = _residual_run(m, a, max_depth, width, batch, seed)
         lw, alpha_line = (2.2, 1.0) if name == form else (1.0, 0.45)
-        bx.plot(t, residual_theory(max_depth, m, a)["corr"], color=style.PALETTE[colours[name]], lw=lw, alpha=alpha_line,
-                label=name)
+        bx.plot(t, residual_theory(max_depth, m, a)["corr"], color=style.PALETTE[colours[name]], lw=lw,
+                alpha=alpha_line, label=name)
         bx.plot(t[::2], run["corr"][::2], "o", ms=3, color=style.PALETTE[colours[name]], alpha=alpha_line)
     bx.axvline(depth, color=style.PALETTE["grey"], ls=":", lw=1)
     bx.set_ylim(0, 1.05)
@@ -1083,4 +1145,30 @@ def draw_alpha_ramp(increments=(1 / 200, 1 / 1000, 1 / 4000), steps: int = 5000)
     ax.set_ylabel("α")
     ax.set_title("α-residual: start as the identity, grow α by a fixed step, freeze at 1")
     ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def draw_retrieval_training(runs: dict[str, list[dict]], n_keys: int = 32):
+    """Training loss of :func:`train_key_retrieval` per variant (thin: seeds; thick: their mean)."""
+    from lib import style
+
+    names = {"sqrt": ("LeCun, logits ÷ √d", "blue"), "none": ("LeCun, no division", "vermillion"),
+             "t5": ("T5 init, no division", "green")}
+    fig, ax = style.figure(size="single")
+    steps = 1
+    for variant, results in runs.items():
+        label, colour = names[_check_choice("variant", variant, set(names))]
+        curves = np.array([r["loss"] for r in results])  # (seeds, steps)
+        for c in curves:
+            ax.plot(c, color=style.PALETTE[colour], lw=0.6, alpha=0.35)
+        ax.plot(curves.mean(axis=0), color=style.PALETTE[colour], lw=1.8, label=label)
+        steps = max(steps, curves.shape[1])
+    ax.axhline(math.log(n_keys), color=style.PALETTE["grey"], ls=":", lw=1)
+    ax.text(0.55 * steps, math.log(n_keys) * 1.15, f"log {n_keys}: uniform attention", fontsize=8,
+            color=style.PALETTE["grey"])
+    ax.set_yscale("log")
+    ax.set_xlabel("Adam step")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title("One attention head learning to retrieve the matching key")
+    ax.legend(loc="upper right", fontsize=8)
     return fig

@@ -323,6 +323,18 @@ def test_t5_init_stds_and_projected_logit_variance():
         assert ini.projected_logit_variance(512, 64, init, seed=14) == pytest.approx(e, rel=0.15), init
 
 
+def test_key_retrieval_variants_start_as_the_theory_says_and_learn():
+    runs = {v: ini.train_key_retrieval(v, seed=3, steps=60, n_test=500) for v in ini.RETRIEVAL_VARIANTS}
+    log_n = math.log(32)
+    # T5's init and the sqrt(d) division give the same logits at step 0 (product of stds)
+    assert runs["t5"]["initial_loss"] == pytest.approx(runs["sqrt"]["initial_loss"], rel=1e-5)
+    # logit variance ~2 (query = key + unit noise): loss ~ log n + var/2; unscaled: var ~2d, saturated
+    assert log_n < runs["sqrt"]["initial_loss"] < log_n + 2
+    assert runs["none"]["initial_loss"] > 5 * log_n
+    assert runs["sqrt"]["test_loss"] < runs["sqrt"]["initial_loss"] / 3
+    assert len(runs["sqrt"]["loss"]) == 60
+
+
 # ---------------------------------------------------------------- 4. NTK parameterization
 
 
@@ -447,6 +459,8 @@ def test_alpha_ramp_reaches_one_after_ceil_of_one_over_increment():
     (lambda: ini.alpha_ramp(-1, 0.1), "step"),
     (lambda: ini.alpha_ramp(3, 0.0), "increment"),
     (lambda: ini.residual_path_weights(4, "Sandwich"), "form"),
+    (lambda: ini.train_key_retrieval("article"), "variant"),
+    (lambda: ini.train_key_retrieval("sqrt", noise=-1.0), "noise"),
 ])
 def test_bad_arguments_raise_value_errors_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
@@ -465,6 +479,8 @@ def test_draw_functions_return_figures():
     figs = [ini.draw_init_distributions(n=2000), ini.draw_truncation(1.5),
             ini.draw_depth_propagation(1.0, "rms", depth=5, width=32, batch=8), ini.draw_activation_moments(),
             ini.draw_attention_saturation((4, 64), n_trials=200), ini.draw_attention_weights(16, "none", n_trials=100),
-            ini.draw_ntk_relative_change((16, 64)), ini.draw_residual_paths("Pre-Norm", 4, max_depth=6, width=16, batch=8),
-            ini.draw_alpha_ramp()]
+            ini.draw_ntk_relative_change((16, 64)),
+            ini.draw_residual_paths("Pre-Norm", 4, max_depth=6, width=16, batch=8),
+            ini.draw_alpha_ramp(),
+            ini.draw_retrieval_training({"sqrt": [{"loss": np.ones(5)}], "t5": [{"loss": np.ones(5) / 2}]})]
     assert all(hasattr(f, "savefig") for f in figs)
