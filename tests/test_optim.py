@@ -183,7 +183,8 @@ def test_adam_v_inflation_closed_form_values():
     assert adam_v_inflation(3.0, 0.0, 4) == 1.0
 
 
-@pytest.mark.parametrize("mu,sigma,k", [(0.0, 1.0, 2), (0.0, 1.0, 4), (0.0, 1.0, 8), (1.0, 1.0, 4), (math.sqrt(10), 1.0, 4)])
+@pytest.mark.parametrize("mu,sigma,k", [(0.0, 1.0, 2), (0.0, 1.0, 4), (0.0, 1.0, 8), (1.0, 1.0, 4),
+                                        (math.sqrt(10), 1.0, 4)])
 def test_adam_v_inflation_matches_monte_carlo(mu, sigma, k):
     # Independent estimate: 1e5 windows of k normal draws (seeded). The ratio estimator's relative
     # standard error is below 0.5% here; 2% is more than 4 standard errors (significance < 1e-4).

@@ -31,15 +31,17 @@ from lib.optim.tables import HTMLTable, beta_tilde_table, memory_table
 from lib.optim.theory import expected_excess_risk, per_update_coefficients, stationary_excess_risk
 from lib.optim.problems import (RandomProblem, ema_param_groups, max_gap, random_problem_run, resume_gap,
                                 torch_sgd_param_groups)
-from lib.optim.experiments import (adam_drift_study, adam_first_update, constant_gradient_run, linear_regression_run, make_sgdm, mlp_adam_study,
-                                   quadratic_trajectories, update_frequency_study)
+from lib.optim.experiments import (adam_drift_study, adam_first_update, constant_gradient_run,
+                                   linear_regression_run, make_sgdm, mlp_adam_study, quadratic_trajectories,
+                                   update_frequency_study)
 
 __all__ = [
-    "VARIANTS", "VARIANT_LABELS", "chi", "beta_tilde", "window_weights", "adam_v_inflation", "v_inflation_monte_carlo",
+    "VARIANTS", "VARIANT_LABELS", "chi", "beta_tilde", "window_weights", "adam_v_inflation",
+    "v_inflation_monte_carlo",
     "EMASGDM", "AccumSGDM", "AccumAdam", "ExplicitAccumulator",
-    "MEMORY_SCHEMES", "memory_census", "memory_table", "state_bytes", "HTMLTable", "beta_tilde_table",
+    "MEMORY_SCHEMES", "memory_census", "state_bytes", "HTMLTable", "beta_tilde_table", "memory_table",
     "per_update_coefficients", "expected_excess_risk", "stationary_excess_risk",
-    "make_sgdm", "constant_gradient_run", "adam_first_update", "quadratic_trajectories", "linear_regression_run", "update_frequency_study", "adam_drift_study",
-    "mlp_adam_study", "RandomProblem", "ema_param_groups", "torch_sgd_param_groups", "random_problem_run", "max_gap",
-    "resume_gap",
+    "RandomProblem", "ema_param_groups", "torch_sgd_param_groups", "random_problem_run", "max_gap", "resume_gap",
+    "make_sgdm", "constant_gradient_run", "adam_first_update", "quadratic_trajectories", "linear_regression_run",
+    "update_frequency_study", "adam_drift_study", "mlp_adam_study",
 ]

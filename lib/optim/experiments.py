@@ -224,7 +224,8 @@ MLP_VARIANTS = ("plain", "explicit", "chi", "beta_tilde", "sparse", "lr/k")
 
 
 def mlp_adam_study(k: int = 4, *, lr: float = 1e-2, steps: int = 2000, replicates: int = 3, micro_batch: int = 4,
-                   width: int = 64, label_noise: float = 0.1, separation: float = 0.5, test_size: int = 4000, seed: int = 0,
+                   width: int = 64, label_noise: float = 0.1, separation: float = 0.5, test_size: int = 4000,
+                   seed: int = 0,
                    variants: Sequence[str] = MLP_VARIANTS) -> dict:
     """A 2-hidden-layer tanh MLP on a 10-D, 3-class Gaussian mixture, trained with Adam variants (ch. 5, E5-5).
 
@@ -276,7 +277,8 @@ def mlp_adam_study(k: int = 4, *, lr: float = 1e-2, steps: int = 2000, replicate
             opt.zero_grad()
         with torch.no_grad():
             logits = forward(params, x_test.expand(replicates, -1, -1))  # (R, N, classes)
-            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y_test.expand(replicates, -1), reduction="none")
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y_test.expand(replicates, -1),
+                                                   reduction="none")  # (R, N)
             out[variant] = {"accuracy": (logits.argmax(-1) == y_test).double().mean(-1).numpy(),
                             "loss": ce.mean(-1).numpy()}
     return {"variants": out, "bayes": float((bayes == y_test).double().mean())}

@@ -11,7 +11,8 @@ import numbers
 import numpy as np
 
 VARIANTS = ("chi", "beta_tilde", "sparse")
-VARIANT_LABELS = {"chi": r"$\chi$-form (exact)", "beta_tilde": r"$\tilde\beta$-form", "sparse": "sparse-only"}  # matplotlib
+# Legend labels (matplotlib mathtext).
+VARIANT_LABELS = {"chi": r"$\chi$-form (exact)", "beta_tilde": r"$\tilde\beta$-form", "sparse": "sparse-only"}
 
 
 def _check_k(k) -> int:

@@ -78,10 +78,11 @@ class _Accumulating(Optimizer):
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:
-        if param_group.get("k", self._k) != self._k or param_group.get("variant", self.defaults["variant"]) != self.defaults["variant"]:
+        variant = self.defaults["variant"]
+        if param_group.get("k", self._k) != self._k or param_group.get("variant", variant) != variant:
             raise ValueError(
                 f"k={param_group.get('k')!r}, variant={param_group.get('variant')!r}: every parameter group must use "
-                f"the optimizer's k={self._k} and variant={self.defaults['variant']!r}"
+                f"the optimizer's k={self._k} and variant={variant!r}"
             )
         super().add_param_group(param_group)
         group = self.param_groups[-1]
@@ -263,7 +264,11 @@ class AccumAdam(_Accumulating):
         return loss
 
     def v_hat(self, p: torch.Tensor) -> torch.Tensor:
-        """The bias-corrected second moment v_hat of ``p`` as of its last update (zeros before one)."""
+        """The current bias-corrected second moment v_hat of ``p`` (zeros before its first update).
+
+        Read it right after an update step: in the middle of a window the chi-form's v is a
+        partial sum.
+        """
         state = self.state.get(p)
         if not state or state["updates"] == 0:
             return torch.zeros_like(p)
@@ -283,7 +288,7 @@ class ExplicitAccumulator:
     gradients every micro-step (``zero_grad()`` here forwards to the wrapped optimizer). Every
     k-th call sets each parameter's ``.grad`` to its buffer / k (the window mean; zeros for a
     parameter that had a gradient before but none in this window, None for one never seen),
-    calls ``optimizer.step()`` and clears the buffers.
+    calls ``optimizer.step()``, clears the buffers and leaves every ``.grad`` None.
     """
 
     def __init__(self, optimizer: Optimizer, k: int):

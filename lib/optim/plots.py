@@ -37,7 +37,8 @@ def draw_trajectories(k: int, beta: float, **kw):
     ax.axhline(0, color="black", lw=0.6)
     gap = np.abs(paths["chi"] - paths["explicit"])[upd].max()
     ax.set_ylabel("θ")
-    ax.set_title(f"k = {k}, β = {beta:g}: " + r"$\chi$-form vs explicit accumulation, max $|\Delta\theta|$ = " + f"{gap:.1e}",
+    ax.set_title(f"k = {k}, β = {beta:g}: " + r"$\chi$-form vs explicit accumulation, max $|\Delta\theta|$"
+                 + f" = {gap:.1e}",
                  fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     micro = np.arange(1, steps + 1)
@@ -67,7 +68,8 @@ def draw_window_weights(k: int, beta: float, n_windows: int = 3):
         ax.text(0.01, 0.92, f"{VARIANT_LABELS[v]}: total {w.sum():.4f}, newest {w[-1]:.4f}, oldest in window "
                 f"{w[-k]:.4f}", transform=ax.transAxes, va="top", fontsize=8.5)
         ax.set_ylabel("weight")
-    axes[0].set_title(f"Weight of each micro-gradient in m after {n_windows} windows (k = {k}, β = {beta:g})", fontsize=10)
+    axes[0].set_title(f"Weight of each micro-gradient in m after {n_windows} windows (k = {k}, β = {beta:g})",
+                      fontsize=10)
     axes[-1].set_xlabel("micro-step t (dotted lines: window boundaries)")
     axes[-1].set_ylim(0, None)
     return fig
@@ -151,7 +153,8 @@ def draw_noise_floor(k: int, lr: float, *, beta: float = 0.9, steps: int = 8000,
     ax.set_xlabel("micro-step")
     ax.set_ylabel(r"$E\,\|w-w^*\|^2$ (exact)")
     what = " (dots: measured)" if measured is not None else ""
-    ax.set_title(f"B = {micro_batch}, D = {dim}, σ = {noise:g}, β = {beta:g}, k = {k}, lr = {lr:g}{what}", fontsize=10)
+    ax.set_title(f"B = {micro_batch}, D = {dim}, σ = {noise:g}, β = {beta:g}, k = {k}, lr = {lr:g}{what}",
+                 fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     return fig
 
@@ -179,7 +182,8 @@ def draw_adam_drift(study: dict, k: int):
     fig, (ax, rat) = style.figure(1, 2, size="wide")
     for name in ("explicit", *VARIANTS):
         r = study[name]
-        ax.plot(r["steps"], r["risk"], color=_colour(name), lw=1.4, ls={"beta_tilde": "--", "sparse": ":"}.get(name, "-"),
+        ls = {"beta_tilde": "--", "sparse": ":"}.get(name, "-")
+        ax.plot(r["steps"], r["risk"], color=_colour(name), lw=1.4, ls=ls,
                 label=_LABELS[name].replace("SGDM", "Adam"))
     ax.set_yscale("log")
     ax.set_xlabel("micro-step")

@@ -80,8 +80,9 @@ def random_problem_run(make_optimizer: Callable, *, k: int, windows: int = 40, m
     step, with alpha = lr / (1 - momentum) (for the ``torch.optim.SGD`` reference).
     ``repeat_micro_batch`` makes the k micro-batches of a window identical (data and branch use).
 
-    Returns ``path`` (windows + 1, n_params) and ``branch`` (windows + 1, 5, 2) at window ends, ``frozen_inside_windows`` (whether the
-    parameters were bit-identical after every micro-step that is not a multiple of k; micro mode),
+    Returns ``path`` (windows + 1, n_params) and ``branch`` (windows + 1, 5, 2) at window ends,
+    ``frozen_inside_windows`` (whether the parameters were bit-identical after every micro-step
+    that is not a multiple of k; micro mode),
     ``moved`` (max |theta_end - theta_0|), the ``model`` and the ``optimizer``.
     """
     k = _check_k(k)

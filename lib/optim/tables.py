@@ -41,4 +41,5 @@ def beta_tilde_table(pairs: Sequence[tuple[float, int]]) -> HTMLTable:
     for b, k in pairs:
         bt = beta_tilde(b, k)
         rows.append([f"{b:g}", k, f"{bt:.6g}", f"{bt**k:.6f}", f"{bt**k - b:.2e}"])
-    return HTMLTable(["β", "k", "β̃", "β̃ᵏ", "β̃ᵏ − β"], rows, caption="β̃ = 1 − (1 − β)/k and how far β̃ᵏ is from β")
+    return HTMLTable(["β", "k", "β̃", "β̃ᵏ", "β̃ᵏ − β"], rows,
+                     caption="β̃ = 1 − (1 − β)/k and how far β̃ᵏ is from β")
