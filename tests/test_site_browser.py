@@ -80,6 +80,8 @@ def browser_context():
             profile, executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1200, "height": 900},
         )
+        # Generous: a loaded 2-core CI machine can take tens of seconds to settle a heavy page.
+        ctx.set_default_timeout(90_000)
         try:
             yield base, ctx
         finally:
@@ -137,7 +139,7 @@ def test_page_in_browser(browser_context, page_path):
 
         # --- math ---
         if page.evaluate("() => !!(window.MathJax && window.MathJax.startup)"):
-            page.wait_for_function("() => window.MathJax.startup.promise !== undefined", timeout=20000)
+            page.wait_for_function("() => window.MathJax.startup.promise !== undefined", timeout=90000)
             page.evaluate("() => MathJax.startup.promise")
         untypeset = page.evaluate("""() => [...document.querySelectorAll('.math')]
             .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60))""")
@@ -159,7 +161,7 @@ def test_page_in_browser(browser_context, page_path):
         assert n_expected >= minimum, f"{page_path}: {n_expected} drivable figures, expected at least {minimum}"
         if n_views:
             page.wait_for_function(
-                f"() => document.querySelectorAll('.drivable-figure').length >= {n_expected}", timeout=30000)
+                f"() => document.querySelectorAll('.drivable-figure').length >= {n_expected}", timeout=90000)
         figures = page.locator(".drivable-figure")
         assert figures.count() == n_expected, f"{page_path}: {figures.count()} of {n_expected} figures rendered"
         all_sliders = page.locator(".widget-slider").count()
