@@ -236,16 +236,19 @@ def test_projected_norm_ratios_match_a_direct_loop():
 
 def test_inner_product_of_independent_gaussian_vectors_has_variance_one_over_n():
     # 200 000 pairs at n = 100; 2 % is about 6 standard errors of the sample variance.
-    rng = np.random.default_rng(12)
-    n, pairs = 100, 200_000
-    ip = np.concatenate([np.sum(rng.standard_normal((pairs // 10, n)) * rng.standard_normal((pairs // 10, n)), axis=1)
-                         for _ in range(10)]) / n
-    assert ip.var() == pytest.approx(1 / n, rel=0.02)
+    ip = jl.random_inner_products(100, 200_000, seed=12)
+    assert ip.var() == pytest.approx(1 / 100, rel=0.02)
     p_emp = np.mean(np.abs(ip) >= 0.2)
     assert p_emp == pytest.approx(0.046, abs=0.004)  # digest: about 0.046
-    assert p_emp <= jl.orthogonality_tail_bound(n, 0.2)
-    ip1000 = np.sum(rng.standard_normal((20_000, 1000)) * rng.standard_normal((20_000, 1000)), axis=1) / 1000
+    assert p_emp <= jl.orthogonality_tail_bound(100, 0.2)
+    ip1000 = jl.random_inner_products(1000, 20_000, seed=13)
     assert np.mean(np.abs(ip1000) >= 0.2) <= jl.orthogonality_tail_bound(1000, 0.2) == pytest.approx(0.02695, rel=1e-3)
+
+
+def test_random_inner_products_match_a_direct_computation():
+    rng = np.random.default_rng(4)
+    u, v = rng.standard_normal((2, 3, 9))
+    np.testing.assert_allclose(jl.random_inner_products(9, 3, seed=4, chunk=3), np.sum(u * v, axis=1) / 9, rtol=1e-12)
 
 
 def test_polarisation_identities_used_in_the_proofs():
@@ -342,6 +345,14 @@ def test_inner_product_errors_match_a_brute_force_loop_and_require_unit_vectors(
 
 # ---------------------------------------------------------------------------------------------
 # Experiments (claims 9, 10, 12)
+
+
+def test_one_projection_ratios_have_the_chi2_over_n_spread():
+    X = np.random.default_rng(40).standard_normal((60, 500))
+    r = jl.one_projection_ratios(X, 400, seed=1)
+    assert r.shape == (60 * 59 // 2,)
+    assert r.std() == pytest.approx(math.sqrt(2 / 400), rel=0.15)
+    np.testing.assert_array_equal(r, jl.one_projection_ratios(X, 400, seed=1))
 
 
 def test_max_distortion_curve_uses_nested_prefixes_of_one_gaussian_matrix():
@@ -484,7 +495,7 @@ def test_draw_functions_return_figures():
     curves = {20: (ns, jl.max_distortion_curve(X, ns, 5, seed=0))}
     V = jl.correlated_unit_vectors(20, 50, seed=1)
     figs = [jl.draw_chernoff_objective(50, 0.3), jl.draw_tail_bounds(0.3, n_max=200, mc_draws=1000),
-            jl.draw_distortion_histogram(30, 0.3, X), jl.draw_success_curve(0.5, 20, curves),
+            jl.draw_distortion_histogram(30, 0.3, {30: jl.one_projection_ratios(X, 30, seed=0)}), jl.draw_success_curve(0.5, 20, curves),
             jl.draw_dimension_bound(0.5, {(20, 0.5): 40}, N_max=1e6),
             jl.draw_inner_products(V, jl.gaussian_projection(30, 50, seed=2), 0.5)]
     assert all(hasattr(f, "savefig") for f in figs)
