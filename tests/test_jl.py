@@ -320,11 +320,13 @@ def test_projecting_span_coordinates_gives_the_same_distortion_distribution_as_t
     X = rng.standard_normal((30, 500))
     Z = jl.span_coordinates(X)
     n = 100
-    direct = [jl.max_distortion(X, jl.project(X, jl.gaussian_projection(n, 500, rng))) for _ in range(300)]
+    direct = jl.direct_max_distortions(X, n, 300, seed=rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         span = [jl.max_distortion(Z, jl.project(Z, jl.gaussian_projection(n, 30, rng))) for _ in range(300)]
     assert stats.ks_2samp(direct, span).pvalue > 0.01
+    curve = jl.max_distortion_curve(X, [n], 300, seed=rng)[:, 0]
+    assert stats.ks_2samp(direct, curve).pvalue > 0.01
 
 
 def test_correlated_unit_vectors_are_unit_and_spread_their_inner_products():
@@ -504,7 +506,7 @@ def test_draw_functions_return_figures():
 def test_table_renders_html_and_text_and_checks_row_lengths():
     t = jl.Table(["N", "p"], [[100, 0.012345], [10**6, 1.5e-7], [3, None]], caption="demo")
     html = t._repr_html_()
-    assert "<caption>demo</caption>" in html and "<td>1,000,000</td>" in html and "<td>0.01235</td>" in html
-    assert "1.500e-07" in repr(t) and "–" in repr(t)
+    assert "<caption>demo</caption>" in html and ">1,000,000</td>" in html and ">0.0123</td>" in html
+    assert "1.5e-07" in repr(t) and "–" in repr(t)
     with pytest.raises(ValueError, match="2 cells"):
         jl.Table(["a", "b"], [[1]])
