@@ -110,12 +110,12 @@ SHOWN_SRC_IS = """([fig, src, same]) => {
 
 
 def move(page, fig, handle, key: str, src: str, *, same: bool) -> bool:
-    """Press an arrow key on a slider handle; wait (up to 10 s, the page may be slow under
+    """Press an arrow key on a slider handle; wait (up to 30 s, the page may be slow under
     load) until the one visible image is (``same=True``) or is not the image ``src``."""
     handle.focus()
     page.keyboard.press(key)
     try:
-        page.wait_for_function(SHOWN_SRC_IS, arg=[fig.element_handle(), src, same], timeout=10000)
+        page.wait_for_function(SHOWN_SRC_IS, arg=[fig.element_handle(), src, same], timeout=30000)
         return True
     except Exception:  # playwright's TimeoutError: report it through the assertion below
         return False
