@@ -109,6 +109,21 @@ SHOWN_SRC_IS = """([fig, src, same]) => {
 }"""
 
 
+def settle(page, pending: dict, quiet_ms: int = 500, timeout_ms: int = 60_000) -> None:
+    """Wait until no request of this page has been in flight for ``quiet_ms``.
+
+    Counted from the page's own request events rather than playwright's "networkidle"
+    (which, seen here, sometimes never fired for a page whose requests had all finished).
+    Fails with the URLs still pending after ``timeout_ms``.
+    """
+    quiet = waited = 0
+    while quiet < quiet_ms:
+        page.wait_for_timeout(100)
+        waited += 100
+        quiet = quiet + 100 if not pending else 0
+        assert waited < timeout_ms, f"requests still pending after {timeout_ms} ms: {sorted(pending)[:5]}"
+
+
 def move(page, fig, handle, key: str, src: str, *, same: bool) -> bool:
     """Press an arrow key on a slider handle; wait (up to 30 s, the page may be slow under
     load) until the one visible image is (``same=True``) or is not the image ``src``."""
@@ -125,8 +140,17 @@ def move(page, fig, handle, key: str, src: str, *, same: bool) -> bool:
 def test_page_in_browser(browser_context, page_path):
     assert page_path != "<site not built>", f"no built site at {SITE}: run `make book` first"
     base, ctx = browser_context
-    errors, failed, outside = [], [], []
+    errors, failed, outside, pending = [], [], [], {}
     page = ctx.new_page()
+    page.on("request", lambda r: pending.__setitem__(r.url, pending.get(r.url, 0) + 1))
+
+    def done(r):
+        pending[r.url] = pending.get(r.url, 1) - 1
+        if pending[r.url] <= 0:
+            pending.pop(r.url)
+
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     page.on("console", lambda m: m.type == "error" and errors.append(f"console error: {m.text}"))
     page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
@@ -135,7 +159,7 @@ def test_page_in_browser(browser_context, page_path):
             and urlparse(r.url).hostname != "127.0.0.1" and outside.append(r.url))
     try:
         page.goto(f"{base}/{page_path}", wait_until="load")
-        page.wait_for_load_state("networkidle")
+        settle(page, pending)
 
         # --- math ---
         if page.evaluate("() => !!(window.MathJax && window.MathJax.startup)"):
@@ -194,7 +218,7 @@ def test_page_in_browser(browser_context, page_path):
                     f"{page_path} figure {f} slider {s}: expected one visible image with alt text, got {after}")
                 restored = move(page, fig, handle, back, before, same=True)
                 assert restored, f"{page_path} figure {f} slider {s}: moving back did not restore the figure"
-        page.wait_for_load_state("networkidle")
+        settle(page, pending)  # anything the interaction loaded (fonts, lazy scripts) is checked too
     finally:
         page.close()
     assert not errors, f"{page_path}: " + "; ".join(errors)
