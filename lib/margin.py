@@ -593,15 +593,18 @@ def estimate_margin_from_diameter(emb, labels, centres) -> float:
 
 
 def evaluate(model: TrainedModel, split: Split) -> dict:
-    """Classification and top-1 retrieval on train, held-out samples and (if any) held-out classes."""
+    """Classification on train and held-out samples, top-1 retrieval on held-out samples and (if
+    any) held-out classes, the misranked share, the class radius, the centres' ceiling, the last loss."""
     c = model.centres()
     e_tr, e_te = model.embed(split.x_train), model.embed(split.x_test)
+    pred = cosine_matrix(e_te, c).argmax(1)  # (N_test,)
+    nn1 = _neighbour_order(e_te, split.y_test, 1)[:, 0]  # (N_test,)
+    hit = split.y_test[nn1] == split.y_test
     out = {
         "train_cls": nearest_center_accuracy(e_tr, split.y_train, c),
-        "train_retr": retrieval_topk_accuracy(e_tr, split.y_train),
-        "test_cls": nearest_center_accuracy(e_te, split.y_test, c),
-        "test_retr": retrieval_topk_accuracy(e_te, split.y_test),
-        "test_misranked": misranked_fraction(e_te, split.y_test, c),
+        "test_cls": float(np.mean(pred == split.y_test)),
+        "test_retr": float(np.mean(hit)),
+        "test_misranked": float(np.mean((pred == split.y_test) & ~hit)),
         "radius": class_radius(e_tr, split.y_train, c)[0],
         "centre_ceiling": centre_ceiling(c),
         "final_loss": float(model.losses[-1]),
@@ -659,21 +662,40 @@ def adaptive_margin_schedule(split: Split, rounds: int = 1, seeds: Sequence[int]
     return out
 
 
-def sweep_table(records: list[dict], keys: Sequence[str], labels: Sequence[str]) -> str:
-    """A Markdown table: one row per margin, the mean over seeds of each key (min-max in brackets)."""
+def html_table(header: Sequence[str], rows: Sequence[Sequence], caption: str | None = None) -> str:
+    """A small HTML table (the book renders notebook Markdown output as CommonMark, without tables)."""
+    import html as _html
+
+    if any(len(r) != len(header) for r in rows):
+        raise ValueError(f"every row needs {len(header)} cells, one per header")
+    cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{_html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table class='margin-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def sweep_table(records: list[dict], keys: Sequence[str], labels: Sequence[str], caption: str | None = None) -> str:
+    """HTML table: one row per margin, the mean over seeds of each key with min-max in brackets."""
     if len(keys) != len(labels):
         raise ValueError("keys and labels must have the same length")
     stats = [summarize(records, k) for k in keys]
-    lines = ["| m | " + " | ".join(labels) + " |", "|---" * (len(keys) + 1) + "|"]
-    for i, m in enumerate(stats[0]["margin"]):
-        cells = [f"{s['mean'][i]:.3f} ({s['min'][i]:.3f}–{s['max'][i]:.3f})" for s in stats]
-        lines.append(f"| {m:.2f} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    rows = [[f"{m:.2f}"] + [f"{s['mean'][i]:.3f} ({s['min'][i]:.3f}–{s['max'][i]:.3f})" for s in stats]
+            for i, m in enumerate(stats[0]["margin"])]
+    return html_table(["m", *labels], rows, caption)
 
 
 # ---------------------------------------------------------------------------------------------
 # Figures (the chapter shows each statically, then drives it with lib.figures.drivable_figure)
 # ---------------------------------------------------------------------------------------------
+
+
+def _fixed_layout(fig, *boxes):
+    """Put each axes at a fixed ``[left, bottom, width, height]`` (figure fractions) instead of
+    constrained layout, so that the axes do not move when a slider switches images."""
+    fig.set_layout_engine("none")
+    for ax, box in zip(fig.axes, boxes):
+        ax.set_position(box)
+    return fig
 
 
 def _circle(ax, lw: float = 1.0):
@@ -744,9 +766,9 @@ def draw_classification_vs_ranking(z1: float = 40.0, z2: float = 50.0, z3: float
         a0.annotate(name, v, xytext=(1.17 * v[0] - 0.06, 1.17 * v[1] - 0.04), fontsize=11)
     a0.plot(*zip(v1, v3), color=P["green"], lw=2, label="d(z₁, z₃) classmate")
     a0.plot(*zip(v1, v2), color=P["vermillion"], lw=2, label="d(z₁, z₂) other class")
-    a0.legend(loc="lower left", fontsize=8, bbox_to_anchor=(-0.05, -0.12))
+    a0.legend(loc="lower left", fontsize=8, bbox_to_anchor=(0.0, 0.0))
     a0.set_xlim(-1.3, 1.3)
-    a0.set_ylim(-1.3, 1.3)
+    a0.set_ylim(-1.75, 1.3)
     rows = [
         ("classify z₁", d["z1c1"], d["z1c2"], "d(z₁,c₁)", "d(z₁,c₂)"),
         ("retrieve for z₁", d["z1z3"], d["z1z2"], "d(z₁,z₃)", "d(z₁,z₂)"),
@@ -765,13 +787,14 @@ def draw_classification_vs_ranking(z1: float = 40.0, z2: float = 50.0, z3: float
     for tick, (_, lhs, rhs, *_) in zip(a1.get_yticklabels(), rows):
         tick.set_color(P["green"] if lhs < rhs else P["vermillion"])
         tick.set_fontweight("bold")
-    a1.set_xlim(0, xmax + 0.9)
+    a1.set_xlim(0, xmax + 1.0)
     a1.grid(False)
     a1.set_xticks([0, 0.5, 1, 1.5, 2])
     a1.set_xlabel("distance √(1 − cos)  (the blue bar must be shorter)")
     gap = math.cos(math.radians(z1)) - math.cos(math.radians(z1 - 90))
-    a1.set_title(f"z₁ = {z1:g}°, z₂ = {z2:g}°, z₃ = {z3:g}°; cosine gap of z₁ = {gap:.2f} "
+    a1.set_title(f"z₁ = {z1:g}°, z₂ = {z2:g}°, z₃ = {z3:g}°\ncosine gap of z₁: {gap:.2f} "
                  f"({'≥' if gap >= margin else '<'} m = {margin:g})", fontsize=9)
+    _fixed_layout(fig, [0.0, 0.02, 0.38, 0.96], [0.56, 0.15, 0.43, 0.7])
     return fig
 
 
@@ -798,7 +821,7 @@ def draw_am_loss(margin: float = 0.35, scale: float = 30.0):
     ax.set_ylabel("loss / s")
     ax.set_title(f"Loss at Δ = m is log 2 / s = {float(at):.3f}: the margin keeps the loss alive until Δ > m", fontsize=9)
     ax.legend(loc="upper right")
-    return fig
+    return _fixed_layout(fig, [0.1, 0.17, 0.88, 0.74])
 
 
 def draw_decision_regions(n_classes: int = 8, margin: float = 0.2):
@@ -826,7 +849,7 @@ def draw_decision_regions(n_classes: int = 8, margin: float = 0.2):
                  color=style.PALETTE["vermillion"] if margin >= ceiling else "black")
     ax.set_xlim(-1.15, 1.15)
     ax.set_ylim(-1.15, 1.15)
-    return fig
+    return _fixed_layout(fig, [0.02, 0.02, 0.96, 0.86])
 
 
 def draw_sweeps(sweeps: Sequence[tuple[str, list[dict]]], baselines: Sequence[dict] | None = None):
@@ -893,4 +916,4 @@ def draw_circle_experiment(records: list[dict], margin: float, labels=None, ceil
     a1.set_xlabel("margin m")
     a1.set_ylabel("accuracy (mean over seeds)")
     a1.legend(loc="lower left", fontsize=8)
-    return fig
+    return _fixed_layout(fig, [0.0, 0.03, 0.4, 0.83], [0.5, 0.14, 0.48, 0.76])

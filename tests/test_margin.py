@@ -446,8 +446,16 @@ def test_sweep_summarize_table_and_adaptive_schedule():
     assert s["margin"].tolist() == [0.0, 0.2]
     assert s["mean"][0] == pytest.approx(np.mean([recs[0]["test_cls"], recs[1]["test_cls"]]))
     assert s["min"][1] == min(recs[2]["test_cls"], recs[3]["test_cls"])
-    table = M.sweep_table(recs, ["test_cls"], ["cls"])
-    assert table.count("\n") == 3 and "0.20" in table
+    model = M.train_margin_classifier(split.x_train, split.y_train, margin=0.0, steps=20, seed=0)
+    ev, e_te, cen = M.evaluate(model, split), model.embed(split.x_test), model.centres()
+    assert ev["test_cls"] == recs[0]["test_cls"] == M.nearest_center_accuracy(e_te, split.y_test, cen)
+    assert ev["test_retr"] == M.retrieval_topk_accuracy(e_te, split.y_test)
+    assert ev["test_misranked"] == M.misranked_fraction(e_te, split.y_test, cen)
+    assert ev["new_retr"] == M.retrieval_topk_accuracy(model.embed(split.x_new), split.y_new)
+    table = M.sweep_table(recs, ["test_cls"], ["cls"], caption="a < b")
+    assert table.count("<tr>") == 3 and "<td>0.20</td>" in table and "a &lt; b" in table
+    with pytest.raises(ValueError, match="cells"):
+        M.html_table(["a", "b"], [[1]])
     ad = M.adaptive_margin_schedule(split, rounds=2, seeds=[0], steps=20)
     assert [r["round"] for r in ad] == [0, 1, 2]
     assert ad[0]["margin"] == 0.0 and ad[1]["margin"] == pytest.approx(ad[0]["diameter"])
