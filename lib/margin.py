@@ -98,8 +98,12 @@ def cosine_distance(x, y) -> np.ndarray:
 
 
 def sqrt_cosine_distance(x, y) -> np.ndarray:
-    """``sqrt(1 - cos(x, y))``, the article's metric: the chord between x/|x| and y/|y| over sqrt(2)."""
-    return np.sqrt(np.maximum(0.0, 1.0 - cosine_similarity(x, y)))
+    """``sqrt(1 - cos(x, y))``, the article's metric, computed as the chord ``||x^ - y^|| / sqrt(2)``.
+
+    The two are equal (chapter 1, the chord identity); the chord form is the accurate one: for
+    nearly parallel vectors ``1 - cos`` cancels and its square root is off by up to ~1e-8.
+    """
+    return chord_distance(x, y) / math.sqrt(2.0)
 
 
 def chord_distance(x, y) -> np.ndarray:
@@ -663,23 +667,32 @@ def adaptive_margin_schedule(split: Split, rounds: int = 1, seeds: Sequence[int]
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence], caption: str | None = None) -> str:
-    """A small HTML table (the book renders notebook Markdown output as CommonMark, without tables)."""
+    """A small HTML table (the book renders notebook Markdown output as CommonMark, without tables).
+
+    Cells are escaped; a cell given as ``(main, note)`` shows the note in small type below.
+    """
     import html as _html
 
     if any(len(r) != len(header) for r in rows):
         raise ValueError(f"every row needs {len(header)} cells, one per header")
+
+    def cell(c) -> str:
+        if isinstance(c, tuple):
+            return f"{_html.escape(str(c[0]))}<br><small>{_html.escape(str(c[1]))}</small>"
+        return _html.escape(str(c))
+
     cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
     head = "".join(f"<th>{_html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table class='margin-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def sweep_table(records: list[dict], keys: Sequence[str], labels: Sequence[str], caption: str | None = None) -> str:
-    """HTML table: one row per margin, the mean over seeds of each key with min-max in brackets."""
+    """HTML table: one row per margin, the mean over seeds of each key with its min-max below."""
     if len(keys) != len(labels):
         raise ValueError("keys and labels must have the same length")
     stats = [summarize(records, k) for k in keys]
-    rows = [[f"{m:.2f}"] + [f"{s['mean'][i]:.3f} ({s['min'][i]:.3f}–{s['max'][i]:.3f})" for s in stats]
+    rows = [[f"{m:.2f}"] + [(f"{s['mean'][i]:.3f}", f"{s['min'][i]:.3f}–{s['max'][i]:.3f}") for s in stats]
             for i, m in enumerate(stats[0]["margin"])]
     return html_table(["m", *labels], rows, caption)
 
@@ -853,31 +866,42 @@ def draw_decision_regions(n_classes: int = 8, margin: float = 0.2):
 
 
 def draw_sweeps(sweeps: Sequence[tuple[str, list[dict]]], baselines: Sequence[dict] | None = None):
-    """Held-out classification and top-1 retrieval against the margin, one panel per data set
-    (mean over seeds, band = min to max). ``baselines`` optionally gives raw-input retrieval."""
+    """Accuracy against the margin: one panel per data set for held-out samples (classification
+    and top-1 retrieval), and a last panel with top-1 retrieval among held-out classes. Lines are
+    means over seeds, bands span the seeds; dotted lines are ``baselines`` (raw-input retrieval)."""
     from lib import style
 
     P = style.PALETTE
-    fig, axes = style.figure(1, len(sweeps), size="wide", sharey=True)
+    open_set = [(t, r) for t, r in sweeps if not np.all(np.isnan([x["new_retr"] for x in r]))]
+    fig, axes = style.figure(1, len(sweeps) + bool(open_set), size=(9.0, 3.3))
     axes = np.atleast_1d(axes)
-    series = (("test_cls", "classification (held-out samples)", "blue", "-"),
-              ("test_retr", "retrieval top-1 (held-out samples)", "vermillion", "-"),
-              ("new_retr", "retrieval top-1 (held-out classes)", "green", "--"))
-    for i, (ax, (title, recs)) in enumerate(zip(axes, sweeps)):
-        for key, label, col, ls in series:
-            s = summarize(recs, key)
-            if np.all(np.isnan(s["mean"])):
-                continue
-            ax.plot(s["margin"], s["mean"], ls=ls, marker="o", ms=3, color=P[col], label=label)
-            ax.fill_between(s["margin"], s["min"], s["max"], color=P[col], alpha=0.15, lw=0)
-        if baselines is not None:
-            for key, col in (("test_retr", "vermillion"), ("new_retr", "green")):
-                if key in baselines[i]:
-                    ax.axhline(baselines[i][key], color=P[col], lw=0.8, ls=":")
-        ax.set_title(title, fontsize=10)
+    base = list(baselines) if baselines is not None else [{} for _ in sweeps]
+
+    def band(ax, recs, key, colour, label, ls="-"):
+        st = summarize(recs, key)
+        ax.plot(st["margin"], st["mean"], ls=ls, marker="o", ms=3, color=colour, label=label)
+        ax.fill_between(st["margin"], st["min"], st["max"], color=colour, alpha=0.15, lw=0)
+
+    for ax, (title, recs), b in zip(axes, sweeps, base):
+        band(ax, recs, "test_cls", P["blue"], "classification")
+        band(ax, recs, "test_retr", P["vermillion"], "retrieval top-1")
+        if "test_retr" in b:
+            ax.axhline(b["test_retr"], color=P["vermillion"], lw=1, ls=":", label="retrieval, raw inputs")
+        ax.set_title(f"{title}\nheld-out samples", fontsize=9)
+    if open_set:
+        ax = axes[-1]
+        for (title, recs), colour in zip(open_set, (P["green"], P["purple"], P["black"])):
+            band(ax, recs, "new_retr", colour, title.split(":")[0], ls="--")
+            b = base[[t for t, _ in sweeps].index(title)]
+            if "new_retr" in b:
+                ax.axhline(b["new_retr"], color=colour, lw=1, ls=":")
+        ax.set_title("retrieval top-1\nheld-out classes", fontsize=9)
+        ax.set_ylim(0, 1.02)
+        ax.legend(loc="center right", fontsize=8)
+    for ax in axes:
         ax.set_xlabel("margin m")
     axes[0].set_ylabel("accuracy")
-    axes[0].legend(loc="lower left", fontsize=8)
+    axes[0].legend(loc="lower right", fontsize=8)
     return fig
 
 
