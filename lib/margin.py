@@ -3,7 +3,8 @@
 Why a classifier's features can rank badly, and why the fix is an additive margin.
 
 * Geometry: the cosine distance ``1 - cos`` breaks the triangle inequality; the chord
-  ``||x/|x| - y/|y|| = sqrt(2 - 2 cos)`` keeps it (chapter 1, section "Which scores are metrics").
+  ``||x/|x| - y/|y|| = sqrt(2 - 2 cos)`` keeps it (chapter 1, "Which similarity scores are
+  distances?").
 * Two uses of the triangle inequality turn "retrieval is right" into "each sample is nearer to
   its own centre by a margin" (condition (B)); with cosine scores that becomes
   ``cos_y - cos_i > m``, whose smooth penalty is AM-Softmax (Wang et al., arXiv:1801.05599).
@@ -905,9 +906,9 @@ def draw_sweeps(sweeps: Sequence[tuple[str, list[dict]]], baselines: Sequence[di
     return fig
 
 
-def draw_circle_experiment(records: list[dict], margin: float, labels=None, ceiling: float | None = None):
+def draw_circle_experiment(records: list[dict], margin: float, labels, ceiling: float | None = None):
     """The 2-D experiment at one margin: held-out embeddings (angle on the circle, one colour per
-    class, radius jittered by class) next to accuracy against m with the chosen m marked."""
+    class, drawn at a radius set by its class) next to accuracy against m with the chosen m marked."""
     from lib import style
 
     P = style.PALETTE
