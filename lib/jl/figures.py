@@ -117,7 +117,7 @@ def draw_distortion_histogram(n: int, eps: float, ratios):
     return fig
 
 
-def draw_success_curve(eps: float, N: int, curves, trials_label: str | None = None):
+def draw_success_curve(eps: float, N: int, curves):
     """Empirical probability that all pairs stay within ``1 +- eps``, against ``n``, with the bounds.
 
     ``curves`` maps ``N`` to ``(ns, max_distortions)`` from :func:`max_distortion_curve`.
