@@ -7,6 +7,7 @@ Chapter 2, after Su Jianlin, kexue.fm/archives/8610.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 
@@ -58,12 +59,7 @@ def count_flops(module: nn.Module, x: torch.Tensor, *, decompose_fused: bool = T
         if decompose_fused:
             torch.backends.mha.set_fastpath_enabled(False)
         with torch.set_grad_enabled(backward), FlopCounterMode(display=False) as counter, _Ops() as ops:
-            if decompose_fused:
-                with sdpa_kernel(SDPBackend.MATH):
-                    y = module(x)
-                    if backward:
-                        y.sum().backward()
-            else:
+            with sdpa_kernel(SDPBackend.MATH) if decompose_fused else contextlib.nullcontext():
                 y = module(x)
                 if backward:
                     y.sum().backward()
