@@ -69,8 +69,9 @@ def real(name: str, value: Any, *, above: float | None = None, at_least: float |
     v = float(value)
     if math.isnan(v):
         raise ValueError(f"{name}={value!r} must be {allowed}, not NaN")
-    if ((finite and math.isinf(v)) or (above is not None and not v > above) or (at_least is not None and not v >= at_least)
-            or (below is not None and not v < below) or (at_most is not None and not v <= at_most)):
+    outside = ((above is not None and not v > above) or (at_least is not None and not v >= at_least)
+               or (below is not None and not v < below) or (at_most is not None and not v <= at_most))
+    if outside or (finite and math.isinf(v)):
         raise ValueError(f"{name}={value!r} must be {allowed}")
     return v
 

@@ -15,6 +15,7 @@ from lib import checks
 from .attention import linear_attention, make_qkv, relative_error, softmax_attention
 from .feature_maps import approximate_attention, feature_dim, feature_map, kernel_matrix, sample_omegas
 
+
 # ---------------------------------------------------------------- rank and cost
 
 

@@ -24,7 +24,8 @@ _PART_COLOURS = {"projections": "sky", "QKᵀ": "vermillion", "softmax": "purple
 
 def _length_grid(n_min, n_max) -> np.ndarray:
     """About 200 integer lengths from n_min to n_max, evenly spaced in log (repeats dropped)."""
-    return np.unique(np.geomspace(_positive_int("n_min", n_min), _positive_int("n_max", n_max), 200).astype(np.int64))
+    n_min, n_max = _positive_int("n_min", n_min), _positive_int("n_max", n_max)
+    return np.unique(np.geomspace(n_min, n_max, 200).astype(np.int64))
 
 
 def _mark_thresholds(ax, H: int, Fd: int, labels: bool = True) -> None:

@@ -115,6 +115,7 @@ class BertLikeLayer(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # Low-rank bottleneck (context for the 4x head size; numpy)
 
+
 def attention_rank_demo(n: int = 256, d: int = 16, seed: int = 0) -> dict[str, int]:
     """Numerical ranks of row-normalised softmax and linear attention matrices for random Q, K (n x d).
 
