@@ -30,6 +30,12 @@ def test_integer_refuses_other_types_with_a_type_error(value):
         checks.integer("n", value, at_least=1)
 
 
+@pytest.mark.parametrize("value", [True, np.False_])
+def test_integer_says_a_bool_is_not_an_integer(value):
+    with pytest.raises(TypeError, match=r"must be an integer >= 0, not a bool$"):
+        checks.integer("seed", value, at_least=0)
+
+
 @given(st.integers(-50, 50), st.one_of(st.none(), st.integers(-20, 20)), st.one_of(st.none(), st.integers(-20, 20)))
 def test_integer_accepts_exactly_the_values_in_range(value, low, high):
     inside = (low is None or value >= low) and (high is None or value <= high)
