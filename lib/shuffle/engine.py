@@ -42,8 +42,8 @@ from .files import (LineReader, LineTooLongError, ShuffleError, Sink, Workspace,
 METHODS = ("buckets", "proportional", "article")
 PER_LINE = 64  # bytes of index arrays per line while a buffer is shuffled (measured: see tests)
 SLOTS = 2  # buffers being shuffled at once (threads); the budget is shared between them
-HEADROOM = 1.25  # a bucket is planned at 1/HEADROOM of its memory share: sizes are random
-MIN_BLOCK = 4096
+HEADROOM = 1.1  # room for buckets whose lines are longer than the mean
+MIN_BLOCK = 64 << 10  # below this, per-write costs dominate (a fixed overhead of < 1 MiB)
 MAX_BLOCK = 64 << 20
 MAX_FANOUT = 4096  # buckets per split; more would make the writes per bucket tiny
 MIN_PIECE = 4096  # aim for at least this many bytes per bucket per block
@@ -70,7 +70,7 @@ class Plan:
         # Pass 1 holds SLOTS + 1 input blocks, and per worker an output block plus index arrays
         # for at most block/64 lines at a time: about 10 blocks in all.
         block = min(MAX_BLOCK, max(MIN_BLOCK, memory // 10))
-        fanout = min(MAX_FANOUT, max(16, block // MIN_PIECE))
+        fanout = min(MAX_FANOUT, max(64, block // MIN_PIECE))
         return cls(memory=memory, block=block, slot=max(1, memory // SLOTS), fanout=fanout)
 
     def cost(self, n_bytes: int, n_lines: int) -> int:
@@ -78,8 +78,16 @@ class Plan:
         return 2 * n_bytes + PER_LINE * n_lines
 
     def n_buckets(self, n_bytes: int, n_lines: int) -> int:
-        """Buckets so that each is expected to take at most 1/HEADROOM of a slot."""
-        return max(2, min(self.fanout, math.ceil(HEADROOM * self.cost(n_bytes, n_lines) / self.slot)))
+        """Buckets so that each rarely outgrows a slot (at most ``fanout``, at least 2).
+
+        A slot holds ``c = slot / (cost per line)`` lines. A bucket's line count is about
+        Poisson with mean ``lam``; we want ``lam + 4 sqrt(lam) <= c / HEADROOM`` (4 standard
+        deviations, and room for uneven line lengths), so ``sqrt(lam) = sqrt(c' + 4) - 2``.
+        """
+        per_line = self.cost(n_bytes, n_lines) / max(1, n_lines)
+        fit = self.slot / per_line / HEADROOM
+        lam = max(0.5, (math.sqrt(fit + 4) - 2) ** 2)
+        return max(2, min(self.fanout, math.ceil(n_lines / lam)))
 
 
 @dataclass
@@ -541,13 +549,15 @@ def _read_prefix(readers, limit: int, block: int):
     return chunks, None
 
 
-def _run_buckets(readers, ctx: _Context, report: ShuffleReport, jobs: int, on_read) -> None:
+def _run_buckets(readers, ctx: _Context, report: ShuffleReport, jobs: int, on_read,
+                 n_buckets: int | None = None) -> None:
     plan, sink = ctx.plan, ctx.sink
     sizes = [r.size for r in readers]
     known = None if any(s is None for s in sizes) else sum(sizes) + len(sizes)
     # Small inputs: read them whole and shuffle once in memory (no temporary files).
     limit = plan.memory // 4
-    chunks, rest = ([], readers) if known is not None and known > limit else _read_prefix(readers, limit, plan.block)
+    skip_prefix = n_buckets is not None or (known is not None and known > limit)
+    chunks, rest = ([], readers) if skip_prefix else _read_prefix(readers, limit, plan.block)
     prefix_bytes = sum(len(c) for c in chunks)
     prefix_lines = sum(c.count(b"\n") for c in chunks)
     if rest is None and plan.cost(prefix_bytes, prefix_lines) <= plan.memory:
@@ -572,7 +582,9 @@ def _run_buckets(readers, ctx: _Context, report: ShuffleReport, jobs: int, on_re
         mean_line = prefix_bytes / prefix_lines
     else:
         mean_line = _sample_mean_line(readers)
-    if rest is None:
+    if n_buckets is not None:
+        k = n_buckets
+    elif rest is None:
         k = plan.n_buckets(prefix_bytes, prefix_lines)
     elif known is not None:
         k = plan.n_buckets(known, int(known / mean_line))
@@ -785,7 +797,8 @@ def _check_args(inputs, output, method, split, jobs, chunk_bytes, seed) -> list[
 
 def shuffle_file(inputs, output, *, memory="1G", seed: int | None = None, tmpdir=None,
                  method: str = "buckets", split: int | None = None, jobs: int = 2,
-                 fsync: bool = False, progress=None, chunk_bytes: int | None = None) -> ShuffleReport:
+                 fsync: bool = False, progress=None, chunk_bytes: int | None = None,
+                 n_buckets: int | None = None) -> ShuffleReport:
     """Shuffle the lines of ``inputs`` (one pool) into ``output``; return a :class:`ShuffleReport`.
 
     ``inputs``: a path or a list of paths, ``"-"`` for standard input. ``output``: a path
@@ -798,12 +811,17 @@ def shuffle_file(inputs, output, *, memory="1G", seed: int | None = None, tmpdir
     :func:`lib.shuffle.files.split_names`. ``jobs``: 1 or 2 threads (the output does not depend
     on it). ``progress``: a callable receiving counts of bytes read and written. ``chunk_bytes``:
     chunk size of the chunk methods (default: a tenth of ``memory``), each chunk holding at
-    most ``chunk_bytes`` lines when given. Every input line appears exactly once; a last line
+    most ``chunk_bytes`` lines when given. ``n_buckets``: number of first-pass buckets of the
+    default method (default: from ``memory`` and the input size; when given, the input always
+    goes through bucket files, even if it would fit in memory). Every input line appears exactly once; a last line
     without a newline gets one. Errors raise :class:`ShuffleError` (or ValueError/TypeError for
     bad arguments) and leave nothing at the destination.
     """
     started = time.perf_counter()
     inputs = _check_args(inputs, output, method, split, jobs, chunk_bytes, seed)
+    if n_buckets is not None and (isinstance(n_buckets, bool) or not isinstance(n_buckets, int)
+                                  or not 1 <= n_buckets <= MAX_FANOUT):
+        raise ValueError(f"n_buckets={n_buckets!r} must be an int from 1 to {MAX_FANOUT}")
     budget = parse_size(memory)
     entropy = seed if seed is not None else int(np.random.SeedSequence().entropy)
     import tempfile  # noqa: PLC0415 -- only needed here
@@ -838,7 +856,7 @@ def shuffle_file(inputs, output, *, memory="1G", seed: int | None = None, tmpdir
         on_read = stats.advance if progress is not None else None
         try:
             if method == "buckets":
-                _run_buckets(readers, ctx, report, jobs, on_read)
+                _run_buckets(readers, ctx, report, jobs, on_read, n_buckets)
             else:
                 _run_chunks(readers, ctx, report, jobs, method, chunk_bytes, on_read)
             report.n_bytes_out = sink.bytes_written
