@@ -36,22 +36,6 @@ def _on_signal(signum, frame):
     raise _Signalled(signum)
 
 
-def _limit_malloc_retention() -> None:
-    """Make glibc return freed buffers to the system at once (a fixed mmap threshold).
-
-    By default glibc raises its mmap threshold after large frees, so that later buffers come
-    from a heap that keeps freed memory: resident memory would creep above the budget.
-    """
-    try:
-        import ctypes  # noqa: PLC0415
-
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 1 << 17)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -125,7 +109,6 @@ def main(argv=None) -> int:
     if args.seed is not None and args.seed < 0:
         return fail(f"--seed {args.seed}: must be non-negative", 2)
 
-    _limit_malloc_retention()
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     bar = None

@@ -64,27 +64,63 @@ def gather_lines(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, order
     return out_lengths
 
 
+def _cover_width(lengths: np.ndarray) -> int:
+    """A record width (a power of two, 16 to 4096) that covers most lines: about 2x the mean."""
+    mean = float(lengths.mean())
+    return int(min(4096, max(16, 1 << int(np.ceil(np.log2(2 * mean + 1))))))
+
+
 def copy_lines(buf: np.ndarray, src: np.ndarray, lengths: np.ndarray, out: np.ndarray) -> None:
     """Write ``buf[src[i] : src[i] + lengths[i]]`` for i = 0, 1, ... back to back into ``out``.
 
-    Lines of equal length are moved together: viewing a buffer as records of ``L`` bytes that
-    start at every byte, one numpy fancy-index read and one write move all lines of length
-    ``L`` at once -- a handful of numpy calls per distinct length instead of a Python step
-    per line. Temporary memory: about 34 bytes per line.
+    Two numpy tricks replace a Python step per line. (1) Viewing a buffer as records of ``W``
+    bytes that start at every byte, a single fancy-index read and write copies ``W`` bytes
+    for every line at once. For the lines no longer than ``W`` (most of them) the extra bytes
+    written after a line land where the lines after it go, and those are written later: by
+    the same write (numpy assigns in index order, and the lines are in output order) or by
+    step (2). (2) The remaining lines are grouped by exact length and each group is copied
+    with records of that length. Temporary memory: about 40 bytes per line.
     """
     n = lengths.size
     if n == 0:
         return
     dst = np.cumsum(lengths)
     dst -= lengths  # output start of each line
+    width = _cover_width(lengths)
+    rest = None
+    if buf.size >= width and out.size >= width:
+        fits = (lengths <= width) & (src <= buf.size - width) & (dst <= out.size - width)
+        src_view, dst_view = _void_view(buf, width), _void_view(out, width)
+        step = max(1, _GATHER_PIECE_BYTES // width)
+        if fits.all():
+            for p in range(0, n, step):
+                dst_view[dst[p:p + step]] = src_view[src[p:p + step]]
+            return
+        rows = np.flatnonzero(fits)  # ascending: output order
+        for p in range(0, rows.size, step):
+            piece = rows[p:p + step]
+            dst_view[dst[piece]] = src_view[src[piece]]
+        del rows
+        rest = np.flatnonzero(~fits)
+        src, dst, lengths = src[rest], dst[rest], lengths[rest]
+        del fits
+    _copy_by_length(buf, src, lengths, dst, out)
+
+
+def _copy_by_length(buf: np.ndarray, src: np.ndarray, lengths: np.ndarray, dst: np.ndarray,
+                    out: np.ndarray) -> None:
+    """Copy ``buf[src[i]:src[i] + lengths[i]]`` to ``out[dst[i]:...]`` exactly, a group of equal lengths at a time."""
+    n = lengths.size
+    if n == 0:
+        return
     longest = int(lengths.max())
     if longest < 65536:
         key = lengths.astype(np.uint16)
         by_length = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
-        bounds = np.cumsum(np.bincount(key))
+        counts = np.bincount(key)
         del key
-        widths = np.flatnonzero(np.diff(bounds, prepend=0))
-        bounds = np.concatenate(([0], bounds[widths])).tolist()
+        widths = np.flatnonzero(counts)
+        bounds = np.concatenate(([0], np.cumsum(counts[widths]))).tolist()
         widths = widths.tolist()
     else:
         by_length = np.argsort(lengths, kind="stable")
