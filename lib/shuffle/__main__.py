@@ -78,6 +78,17 @@ def _progress_bar(inputs, quiet: bool):
 
 
 def main(argv=None) -> int:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        return _main(argv)
+    except _Signalled as sig:
+        name = "interrupted (SIGINT)" if sig.signum == signal.SIGINT else "terminated (SIGTERM)"
+        print(f"{PROG}: error: {name}: nothing written, temporary files removed", file=sys.stderr)
+        return 128 + sig.signum
+
+
+def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from . import engine, files  # noqa: PLC0415
@@ -109,8 +120,6 @@ def main(argv=None) -> int:
     if args.seed is not None and args.seed < 0:
         return fail(f"--seed {args.seed}: must be non-negative", 2)
 
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
     bar = None
     try:
         import tempfile  # noqa: PLC0415
@@ -122,9 +131,6 @@ def main(argv=None) -> int:
         engine.shuffle_file(args.inputs, args.output, memory=memory, seed=args.seed, tmpdir=tmpdir,
                             method=args.method, split=args.split, jobs=args.jobs, fsync=args.fsync,
                             progress=progress)
-    except _Signalled as sig:
-        name = "interrupted (SIGINT)" if sig.signum == signal.SIGINT else "terminated (SIGTERM)"
-        return fail(f"{name}: nothing written, temporary files removed", 128 + sig.signum)
     except BrokenPipeError:
         try:
             sys.stdout = None  # do not flush into the closed pipe at exit
