@@ -29,7 +29,7 @@ import numpy as np
 NEWLINE = 10
 # Above this many bytes a group of equal-length lines is copied in pieces, so that the
 # temporary array of one copy stays small next to the block itself.
-_GATHER_PIECE_BYTES = 4 << 20
+_GATHER_PIECE_BYTES = 256 << 10
 
 
 def line_bounds(buf: np.ndarray, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
