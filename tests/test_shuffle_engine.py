@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from lib.shuffle import LineTooLongError, ShuffleError, engine, files, remove_leftovers, shuffle_file
+from lib.shuffle import LineTooLongError, ShuffleError, chunks, core, engine, files, remove_leftovers, shuffle_file
 
 ALPHA = 1e-3  # significance level of the uniformity tests (fixed seeds: deterministic)
 FOUR = [b"a\n", b"b\n", b"c\n", b"d\n"]
@@ -226,6 +226,7 @@ def _fail_writes_after(monkeypatch, limit, where):
 
     if where == "temp":
         monkeypatch.setattr(engine, "write_all", failing)
+        monkeypatch.setattr(chunks, "write_all", failing)
     else:
         monkeypatch.setattr(files, "write_all", failing)
 
@@ -252,7 +253,7 @@ def test_an_error_in_a_worker_stops_the_run_and_cleans_up(fast_dir, monkeypatch)
     def broken(*args, **kw):
         raise MemoryError
 
-    monkeypatch.setattr(engine, "_shuffle_in_memory", broken)
+    monkeypatch.setattr(core, "shuffle_buffer", broken)
     with pytest.raises(ShuffleError, match="out of memory"):
         shuffle_file(src, fast_dir / "out", memory=20_000, seed=0, tmpdir=fast_dir, jobs=2)
     assert not (fast_dir / "out").exists() and leftovers(fast_dir) == []

@@ -7,14 +7,14 @@ comparisons. See :mod:`lib.shuffle.engine` for the methods and :mod:`lib.shuffle
 the in-memory steps they share. Imports numpy only (no plotting), so the command starts fast.
 """
 from .core import (article_merge_lines, article_sources, assign_buckets, bucket_shuffle_lines, copy_lines,
-                   gather_lines, group_by_bucket, line_bounds, proportional_merge_lines, proportional_sources,
-                   shuffle_block)
+                   gather_lines, group_by_bucket, iter_line_slices, line_bounds, proportional_merge_lines,
+                   proportional_sources, shuffle_block, shuffle_buffer)
 from .engine import METHODS, Plan, ShuffleReport, shuffle_file
 from .files import LineTooLongError, ShuffleError, parse_size, remove_leftovers, split_names
 
 __all__ = [
     "METHODS", "LineTooLongError", "Plan", "ShuffleError", "ShuffleReport", "article_merge_lines",
     "article_sources", "assign_buckets", "bucket_shuffle_lines", "copy_lines", "gather_lines",
-    "group_by_bucket", "line_bounds", "parse_size", "proportional_merge_lines", "proportional_sources",
-    "remove_leftovers", "shuffle_block", "shuffle_file", "split_names",
+    "group_by_bucket", "iter_line_slices", "line_bounds", "parse_size", "proportional_merge_lines", "proportional_sources",
+    "remove_leftovers", "shuffle_block", "shuffle_buffer", "shuffle_file", "split_names",
 ]

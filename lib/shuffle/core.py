@@ -143,6 +143,36 @@ def _copy_by_length(buf: np.ndarray, src: np.ndarray, lengths: np.ndarray, dst: 
             dst_view[dst[piece]] = src_view[src[piece]]
 
 
+def iter_line_slices(buf: np.ndarray, max_lines: int):
+    """Yield ``(starts, lengths)`` (int64) for the whole lines of ``buf``, about ``max_lines`` at a time.
+
+    The newline scan runs over pieces of the buffer, so that neither the comparison's
+    temporary nor the index arrays grow with the buffer: a slice holds fewer than
+    ``max_lines + scan`` lines, ``scan = max(max_lines, 1 MiB)`` bytes.
+    """
+    step = max(max_lines, 1 << 20)
+    pending, count, start = [], 0, 0
+    for a in range(0, buf.size, step):
+        ends = np.flatnonzero(buf[a:a + step] == NEWLINE)
+        if ends.size:
+            ends += a + 1
+            pending.append(ends)
+            count += ends.size
+        while count >= max_lines or (a + step >= buf.size and count):
+            ends = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            if ends.size > 2 * max_lines:  # keep the slices near max_lines
+                pending, ends = [ends[max_lines:]], ends[:max_lines]
+                count = pending[0].size
+            else:
+                pending, count = [], 0
+            lengths = np.empty_like(ends)
+            lengths[0] = ends[0] - start
+            np.subtract(ends[1:], ends[:-1], out=lengths[1:])
+            start = int(ends[-1])
+            ends -= lengths
+            yield ends, lengths
+
+
 def assign_buckets(n_lines: int, n_buckets: int, rng: np.random.Generator) -> np.ndarray:
     """Return an independent, uniformly random bucket in ``[0, n_buckets)`` for each of ``n_lines`` lines.
 
@@ -166,6 +196,31 @@ def group_by_bucket(buckets: np.ndarray, n_buckets: int) -> tuple[np.ndarray, np
 def shuffle_block(n_lines: int, rng: np.random.Generator) -> np.ndarray:
     """Return a uniformly random permutation of ``range(n_lines)`` (numpy's Fisher--Yates)."""
     return rng.permutation(n_lines)
+
+
+def shuffle_buffer(data: np.ndarray, n_lines: int, rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """Shuffle the ``n_lines`` whole lines of ``data`` uniformly into ``out``; return the output line lengths.
+
+    The in-memory step of every method (one bucket, or one chunk): a uniform permutation
+    (:func:`shuffle_block`) applied with :func:`copy_lines`.
+
+    Temporary memory about 40 bytes per line (int64 starts, lengths, permutation,
+    then :func:`copy_lines`).
+    """
+    starts = np.empty(n_lines, dtype=np.int64)
+    lengths = np.empty(n_lines, dtype=np.int64)
+    got = 0
+    for s, ln in iter_line_slices(data, max(1 << 16, n_lines // 16)):
+        starts[got:got + s.size] = s
+        lengths[got:got + s.size] = ln
+        got += s.size
+    if got != n_lines:
+        raise ValueError(f"n_lines={n_lines} but the buffer holds {got} lines")
+    perm = shuffle_block(n_lines, rng)
+    src, lengths = starts[perm], lengths[perm]
+    del starts, perm
+    copy_lines(data, src, lengths, out)
+    return lengths
 
 
 def proportional_sources(remaining: np.ndarray, n_out: int, rng: np.random.Generator) -> np.ndarray:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from . import core
-from .files import (LineReader, LineTooLongError, ShuffleError, Sink, Workspace, check_output_dir,
+from .chunks import run_chunks
+from .workers import OrderedWorkers, Scratch, read_blocks, rng_for
+from .files import (LineReader, ShuffleError, Sink, Workspace, check_output_dir,
                     disk_full_message, open_input, parse_size, split_names, write_all)
 
 METHODS = ("buckets", "proportional", "article")
@@ -49,11 +50,6 @@ MAX_FANOUT = 4096  # buckets per split; more would make the writes per bucket ti
 MIN_PIECE = 4096  # aim for at least this many bytes per bucket per block
 MAX_OPEN_BUCKETS = 128  # more bucket files than this are opened for each write instead
 COMMITTING = threading.Event()  # set while the outputs are renamed into place
-
-
-def _rng(entropy: int, *key: int) -> np.random.Generator:
-    """An independent generator for the step named by ``key`` (no dependence on thread timing)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=key)))
 
 
 @dataclass
@@ -127,150 +123,6 @@ class _Stats:
                 self.progress(n)
 
 
-class _Aborted(Exception):
-    pass
-
-
-class OrderedWorkers:
-    """Run tasks on ``jobs`` threads; the ``emit`` steps run one at a time, in submission order.
-
-    ``submit(compute, emit)``: ``compute()`` runs on any worker, in parallel with others;
-    ``emit(result)`` runs on the same worker once every earlier task has emitted. With
-    ``jobs=1`` everything runs inline. The first error stops the rest and is re-raised by
-    :meth:`drain` or :meth:`submit`.
-    """
-
-    def __init__(self, jobs: int):
-        self.jobs = jobs
-        self._cond = threading.Condition()
-        self._next = 0
-        self._submitted = 0
-        self._error: BaseException | None = None
-        self._slots = threading.Semaphore(jobs)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = []
-        if jobs > 1:
-            for i in range(jobs):
-                t = threading.Thread(target=self._run, name=f"shuffle-worker-{i}", daemon=True)
-                t.start()
-                self._threads.append(t)
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            err = self._error
-            if isinstance(err, _Aborted):
-                raise ShuffleError("stopped")
-            raise err
-
-    def submit(self, compute, emit) -> None:
-        if self.jobs == 1:
-            emit(compute())
-            return
-        self._raise()
-        self._slots.acquire()
-        self._raise()
-        self._queue.put((self._submitted, compute, emit))
-        self._submitted += 1
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            index, compute, emit = item
-            result = None
-            try:
-                if self._error is not None:
-                    continue
-                result = compute()
-                with self._cond:
-                    while self._next != index and self._error is None:
-                        self._cond.wait()
-                if self._error is not None:
-                    continue
-                emit(result)
-                with self._cond:
-                    self._next += 1
-                    self._cond.notify_all()
-            except BaseException as err:  # noqa: BLE001 -- handed to the main thread
-                with self._cond:
-                    if self._error is None:
-                        self._error = err
-                    self._cond.notify_all()
-            finally:
-                item = compute = emit = result = None  # drop the task's buffers now
-                self._slots.release()
-
-    def drain(self) -> None:
-        """Wait until every submitted task has emitted; re-raise the first error."""
-        if self.jobs > 1:
-            with self._cond:
-                while self._next < self._submitted and self._error is None:
-                    self._cond.wait()
-        self._raise()
-
-    def close(self) -> None:
-        """Stop the threads (after the tasks in hand finish their current step)."""
-        with self._cond:
-            if self._error is None and self._next < self._submitted:
-                self._error = _Aborted()
-            self._cond.notify_all()
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join()
-        self._threads = []
-
-
-class _Scratch:
-    """Reusable buffers per thread for one pass (reuse avoids page faults on fresh memory)."""
-
-    def __init__(self):
-        self._arrays: dict = {}
-
-    def array(self, name: str, size: int) -> np.ndarray:
-        key = (threading.get_ident(), name)
-        buf = self._arrays.get(key)
-        if buf is None or buf.size < size:
-            self._arrays.pop(key, None)
-            buf = np.empty(size, dtype=np.uint8)
-            self._arrays[key] = buf
-        return buf[:size]
-
-    def clear(self) -> None:
-        self._arrays.clear()
-
-
-def iter_line_slices(buf: np.ndarray, max_lines: int):
-    """Yield ``(starts, lengths)`` (int64) for the whole lines of ``buf``, about ``max_lines`` at a time.
-
-    The newline scan runs over pieces of the buffer, so that neither the comparison's
-    temporary nor the index arrays grow with the buffer: a slice holds fewer than
-    ``max_lines + scan`` lines, ``scan = max(max_lines, 1 MiB)`` bytes.
-    """
-    step = max(max_lines, 1 << 20)
-    pending, count, start = [], 0, 0
-    for a in range(0, buf.size, step):
-        ends = np.flatnonzero(buf[a:a + step] == core.NEWLINE)
-        if ends.size:
-            ends += a + 1
-            pending.append(ends)
-            count += ends.size
-        while count >= max_lines or (a + step >= buf.size and count):
-            ends = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            if ends.size > 2 * max_lines:  # keep the slices near max_lines
-                pending, ends = [ends[max_lines:]], ends[:max_lines]
-                count = pending[0].size
-            else:
-                pending, count = [], 0
-            lengths = np.empty_like(ends)
-            lengths[0] = ends[0] - start
-            np.subtract(ends[1:], ends[:-1], out=lengths[1:])
-            start = int(ends[-1])
-            ends -= lengths
-            yield ends, lengths
-
-
 class BucketSet:
     """``k`` bucket files in the workspace, appended to in order; sizes and line counts kept."""
 
@@ -321,7 +173,7 @@ def _scatter_block(buf: np.ndarray, k: int, rng: np.random.Generator, max_lines:
     Returns ``pieces``: ``(bucket, start, stop, n_lines)`` ranges of ``out``, in block order.
     """
     pieces, pos = [], 0
-    for starts, lengths in iter_line_slices(buf, max_lines):
+    for starts, lengths in core.iter_line_slices(buf, max_lines):
         buckets = core.assign_buckets(lengths.size, k, rng)
         order, counts = core.group_by_bucket(buckets, k)
         sizes = np.bincount(buckets, weights=lengths, minlength=k).astype(np.int64)
@@ -338,29 +190,6 @@ def _scatter_block(buf: np.ndarray, k: int, rng: np.random.Generator, max_lines:
     return pieces
 
 
-def _read_blocks(readers, block: int, workers: OrderedWorkers, on_read=None):
-    """Yield ``(buf, n, whole, reader)`` blocks from ``readers``, reusing ``workers.jobs + 1`` buffers.
-
-    The consumer returns each buffer with ``pool.put(buf)`` once done (yielded first).
-    """
-    pool: queue.SimpleQueue = queue.SimpleQueue()
-    for _ in range(workers.jobs + 1):
-        pool.put(None)
-    yield pool
-    for reader in readers:
-        while True:
-            buf = pool.get()
-            if buf is None:
-                buf = bytearray(block + 1)
-            n, whole = reader.read_block(buf)
-            if on_read:
-                on_read(n)
-            if n == 0:
-                pool.put(buf)
-                break
-            yield buf, n, whole, reader
-
-
 def scatter(readers, buckets: BucketSet, key: tuple, workers: OrderedWorkers, on_read=None) -> int:
     """Pass 1: send every line of ``readers`` (LineReader list) to a uniformly random bucket.
 
@@ -371,8 +200,8 @@ def scatter(readers, buckets: BucketSet, key: tuple, workers: OrderedWorkers, on
     ctx = buckets.ctx
     plan, k = ctx.plan, buckets.k
     max_lines = max(1, plan.block // 64)
-    scratch = _Scratch()
-    blocks = _read_blocks(readers, plan.block, workers, on_read)
+    scratch = Scratch()
+    blocks = read_blocks(readers, plan.block, workers, on_read)
     pool = next(blocks)
 
     def emit(result):
@@ -383,7 +212,7 @@ def scatter(readers, buckets: BucketSet, key: tuple, workers: OrderedWorkers, on
 
     try:
         for index, (buf, n, whole, reader) in enumerate(blocks):
-            rng = _rng(ctx.entropy, *key, index)
+            rng = rng_for(ctx.entropy, *key, index)
             if whole:
                 def compute(buf=buf, n=n, rng=rng):
                     try:
@@ -407,6 +236,9 @@ def scatter(readers, buckets: BucketSet, key: tuple, workers: OrderedWorkers, on
                 buckets.lines[b] += 1
                 pool.put(buf)
         workers.drain()
+    except BaseException:
+        workers.close()  # stop the threads before their files are closed under them
+        raise
     finally:
         blocks.close()
         buckets.close()
@@ -424,28 +256,6 @@ def _read_file(path: Path, size: int, buf: np.ndarray) -> None:
             got += n
 
 
-def _shuffle_in_memory(data: np.ndarray, n_lines: int, rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
-    """Shuffle the ``n_lines`` whole lines in ``data`` into ``out``; return the output line lengths.
-
-    Temporary memory about ``PER_LINE`` bytes per line (int64 starts, lengths, permutation,
-    then :func:`core.copy_lines`).
-    """
-    starts = np.empty(n_lines, dtype=np.int64)
-    lengths = np.empty(n_lines, dtype=np.int64)
-    got = 0
-    for s, ln in iter_line_slices(data, max(1 << 16, n_lines // 16)):
-        starts[got:got + s.size] = s
-        lengths[got:got + s.size] = ln
-        got += s.size
-    if got != n_lines:
-        raise ShuffleError(f"internal error: expected {n_lines} lines, found {got}")
-    perm = core.shuffle_block(n_lines, rng)
-    src, lengths = starts[perm], lengths[perm]
-    del starts, perm
-    core.copy_lines(data, src, lengths, out)
-    return lengths
-
-
 @dataclass
 class _Context:
     plan: Plan
@@ -453,7 +263,7 @@ class _Context:
     sink: Sink
     entropy: int
     stats: _Stats
-    scratch: _Scratch = field(default_factory=_Scratch)
+    scratch: Scratch = field(default_factory=Scratch)
 
 
 class _BucketJob:
@@ -475,7 +285,7 @@ class _BucketJob:
             _read_file(bs.path(b), size, data)
             bs.remove(b)
             out = ctx.scratch.array("bucket_out", size)
-            lengths = _shuffle_in_memory(data, n, _rng(ctx.entropy, 1, len(self.key), *self.key), out)
+            lengths = core.shuffle_buffer(data, n, rng_for(ctx.entropy, 1, len(self.key), *self.key), out)
             return ("lines", out, lengths)
         # Too large for its share of memory: split it into sub-buckets (one more pass, this bucket only).
         with ctx.stats.lock:
@@ -572,7 +382,7 @@ def _run_buckets(readers, ctx: _Context, report: ShuffleReport, jobs: int, on_re
         report.n_lines, report.n_bytes_in = prefix_lines, prefix_bytes
         sink.set_total_lines(prefix_lines)
         out = np.empty(prefix_bytes, dtype=np.uint8)
-        lengths = _shuffle_in_memory(data, prefix_lines, _rng(ctx.entropy, 1, 0), out)
+        lengths = core.shuffle_buffer(data, prefix_lines, rng_for(ctx.entropy, 1, 0), out)
         del data
         sink.write_lines(out, lengths)
         return
@@ -618,152 +428,6 @@ def _sample_mean_line(readers, sample: int = 1 << 16) -> float:
             lines = data.count(b"\n")
             return len(data) / lines if lines else float(len(data))
     return 64.0
-
-
-class _Run:
-    """One shuffled chunk in the runs file, read back a piece at a time during the merge."""
-
-    def __init__(self, fd: int, offset: int, size: int, lines: int):
-        self.fd, self.offset, self.end = fd, offset, offset + size
-        self.mean = size / max(1, lines)
-        self.data = b""
-        self.complete = 0  # bytes of data that hold whole lines
-        self.starts = np.empty(0, dtype=np.int64)
-        self.lengths = np.empty(0, dtype=np.int64)
-        self.pos = 0  # next line in data
-
-    def take(self, count: int, read_size: int):
-        """Return ``(bytes as uint8 array, lengths)`` of the next ``count`` lines of the chunk."""
-        while self.starts.size - self.pos < count:
-            keep_from = int(self.starts[self.pos]) if self.pos < self.starts.size else self.complete
-            want = max(read_size, int((count - (self.starts.size - self.pos)) * self.mean * 1.25) + 1)
-            n = min(want, self.end - self.offset)
-            if n <= 0:
-                raise ShuffleError("internal error: a chunk ran out of lines")
-            fresh = os.pread(self.fd, n, self.offset)
-            if len(fresh) != n:
-                raise ShuffleError("temporary runs file is shorter than written")
-            self.offset += n
-            self.data = self.data[keep_from:] + fresh
-            self.complete = self.data.rfind(b"\n") + 1
-            self.starts, self.lengths = core.line_bounds(np.frombuffer(self.data, np.uint8, self.complete))
-            self.pos = 0
-        a = int(self.starts[self.pos])
-        last = self.pos + count - 1
-        z = int(self.starts[last] + self.lengths[last])
-        lengths = self.lengths[self.pos:self.pos + count]
-        self.pos += count
-        return np.frombuffer(self.data, np.uint8, z - a, a), lengths
-
-
-def _run_chunks(readers, ctx: _Context, report: ShuffleReport, jobs: int, method: str,
-                chunk_bytes: int | None, on_read) -> None:
-    """The chunk methods: shuffle chunks of consecutive lines, then merge (proportional or article).
-
-    A chunk is one block of ``chunk_bytes`` (default: a tenth of the budget), cut further so
-    that it holds at most ``block / 64`` lines.
-    """
-    plan = ctx.plan
-    block = chunk_bytes or plan.block
-    max_lines = max(1, block // 64) if chunk_bytes is None else block
-    fd = os.open(ctx.ws.file("runs"), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    runs: list[tuple[int, int, int]] = []  # (offset, size, lines)
-    offset = 0
-    scratch = _Scratch()
-
-    def emit(result):
-        nonlocal offset
-        out, pieces = result
-        try:
-            write_all(fd, out)
-        except OSError as err:
-            raise ShuffleError(disk_full_message(err, f"temporary files in {ctx.ws.path.parent}")) from err
-        for size, lines in pieces:
-            runs.append((offset, size, lines))
-            offset += size
-        ctx.stats.temp(out.size)
-
-    try:
-        workers = OrderedWorkers(jobs)
-        blocks = _read_blocks(readers, block, workers, on_read)
-        pool = next(blocks)
-        try:
-            for index, (buf, n, whole, reader) in enumerate(blocks):
-                if not whole:
-                    raise LineTooLongError(
-                        f"a line longer than the chunk size ({block} bytes) starts near byte "
-                        f"{reader.offset - n} of an input; method {method!r} holds whole chunks in "
-                        "memory: raise --memory, or use the default method, which takes lines of any length")
-                rng = _rng(ctx.entropy, 0, 0, index)
-
-                def compute(buf=buf, n=n, rng=rng):
-                    try:
-                        data = np.frombuffer(buf, dtype=np.uint8, count=n)
-                        out = scratch.array("chunk", n)
-                        pieces, pos = [], 0
-                        for starts, lengths in iter_line_slices(data, max_lines):
-                            perm = core.shuffle_block(lengths.size, rng)
-                            size = int(lengths.sum())
-                            core.gather_lines(data, starts, lengths, perm, out[pos:pos + size])
-                            pieces.append((size, lengths.size))
-                            pos += size
-                        return out, pieces
-                    finally:
-                        pool.put(buf)
-
-                workers.submit(compute, emit)
-            workers.drain()
-        finally:
-            blocks.close()
-            workers.close()
-            scratch.clear()
-        sizes = np.array([r[2] for r in runs], dtype=np.int64)
-        n_lines = int(sizes.sum())
-        report.n_lines, report.n_bytes_in, report.n_buckets = n_lines, offset, len(runs)
-        ctx.sink.set_total_lines(n_lines)
-        _merge(fd, runs, sizes, ctx, method, block)
-    finally:
-        os.close(fd)
-
-
-def _merge(fd: int, runs, sizes: np.ndarray, ctx: _Context, method: str, block: int) -> None:
-    """Pass 2 of the chunk methods: interleave the shuffled chunks into the output."""
-    m = len(runs)
-    if m == 0:
-        return
-    readers = [_Run(fd, *r) for r in runs]
-    mean_line = max(1.0, sum(r[1] for r in runs) / max(1, int(sizes.sum())))
-    out_lines = max(m, int(block / (2 * mean_line)))  # output lines per merge step
-    read_size = max(4096, block // (4 * m))
-    rng = _rng(ctx.entropy, 2)
-    remaining = sizes.copy()
-    row, longest = 0, int(sizes.max())
-    while True:
-        if method == "proportional":
-            left = int(remaining.sum())
-            if left == 0:
-                break
-            sources = core.proportional_sources(remaining, min(out_lines, left), rng)
-        else:
-            if row >= longest:
-                break
-            rows = min(max(1, out_lines // m), longest - row)
-            sources = core.article_sources(sizes, row, rows, rng)
-            row += rows
-        counts = np.bincount(sources, minlength=m)
-        pieces, piece_lengths = [], []
-        for j in np.flatnonzero(counts).tolist():
-            data, lengths = readers[j].take(int(counts[j]), read_size)
-            pieces.append(data)
-            piece_lengths.append(lengths)
-        staged = np.concatenate(pieces)
-        lengths = np.concatenate(piece_lengths)
-        starts = np.cumsum(lengths) - lengths
-        order = np.argsort(sources, kind="stable")  # staged line g goes to output position order[g]
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(order.size)
-        out = np.empty(staged.size, dtype=np.uint8)
-        ctx.sink.write_lines(out, core.gather_lines(staged, starts, lengths, inverse, out))
 
 
 def _check_args(inputs, output, method, split, jobs, chunk_bytes, seed) -> list[str]:
@@ -860,7 +524,7 @@ def shuffle_file(inputs, output, *, memory="1G", seed: int | None = None, tmpdir
             if method == "buckets":
                 _run_buckets(readers, ctx, report, jobs, on_read, n_buckets)
             else:
-                _run_chunks(readers, ctx, report, jobs, method, chunk_bytes, on_read)
+                run_chunks(readers, ctx, report, jobs, method, chunk_bytes, on_read)
             report.n_bytes_out = sink.bytes_written
             COMMITTING.set()  # from here on the command lets signals wait (see __main__)
             sink.commit()
