@@ -346,7 +346,7 @@ def _read_prefix(readers, limit: int, block: int):
     chunks, total = [], 0
     for i, reader in enumerate(readers):
         while True:
-            buf = bytearray(min(block, limit) + 1)
+            buf = bytearray(min(block, limit, 4 << 20) + 1)
             n, whole = reader.read_block(buf)
             if n == 0:
                 break
@@ -398,12 +398,14 @@ def _run_buckets(readers, ctx: _Context, report: ShuffleReport, jobs: int, on_re
         k = plan.n_buckets(prefix_bytes, prefix_lines)
     elif known is not None:
         k = plan.n_buckets(known, int(known / mean_line))
-    else:
-        k = plan.fanout
+    else:  # standard input, size unknown: as many buckets as can stay open; a bucket that
+        k = min(plan.fanout, MAX_OPEN_BUCKETS)  # outgrows memory is split once more
     streams = ([LineReader(_ChunksRaw(chunks))] if chunks else []) + (rest or [])
     if rest is None and on_read:
         on_read(prefix_bytes)
         on_read = None
+    if known is not None and known < plan.block:  # no need for read buffers larger than the input
+        ctx.plan = Plan(memory=plan.memory, block=max(MIN_BLOCK, known), slot=plan.slot, fanout=plan.fanout)
     buckets = BucketSet(ctx, "b", k)
     workers = OrderedWorkers(jobs)
     try:
