@@ -136,3 +136,26 @@ def test_split_names_are_predictable():
     assert split_names("out", 2)[1].name == "out-00001-of-00002"
     assert split_names("x.jsonl", 123456)[7].name == "x-000007-of-123456.jsonl"
     assert len({p.name for p in split_names("a", 10)}) == 10
+
+
+@pytest.mark.parametrize("line_bytes", [1, 12, 160])
+def test_shuffle_buffer_uses_at_most_the_planned_bytes_per_line(line_bytes):
+    """The engine plans 2 x bytes + PER_LINE x lines for a buffer being shuffled (tracemalloc sees numpy)."""
+    import tracemalloc
+
+    from lib.shuffle import engine, shuffle_buffer
+
+    n = 200_000
+    data = np.full(n * line_bytes, 97, dtype=np.uint8)
+    data[line_bytes - 1::line_bytes] = 10
+    out = np.empty_like(data)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        lengths = shuffle_buffer(data, n, np.random.default_rng(0), out)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert lengths.size == n and (out == data).all()  # equal lines: the same bytes after any order
+    assert peak <= engine.PER_LINE * n, peak / n

@@ -117,6 +117,9 @@ def test_same_seed_same_output_whatever_the_threads_and_other_seeds_differ(fast_
         assert report.n_buckets > 1
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] != outs[2]
+    drawn = shuffle_file(src, fast_dir / "o", memory=20_000, tmpdir=fast_dir)  # seed from the OS
+    again = shuffle_file(src, fast_dir / "o2", memory=20_000, tmpdir=fast_dir, seed=drawn.seed)
+    assert drawn.seed != report.seed and (fast_dir / "o").read_bytes() == (fast_dir / "o2").read_bytes()
     assert sorted(lines_of(outs[2])) == sorted(lines_of(data))
 
 
