@@ -42,6 +42,10 @@ class OrderedWorkers:
                 t.start()
                 self._threads.append(t)
 
+    def check(self) -> None:
+        """Re-raise the first error of a worker, if any."""
+        self._raise()
+
     def _raise(self) -> None:
         if self._error is not None:
             err = self._error
@@ -139,7 +143,12 @@ def read_blocks(readers, block: int, workers: OrderedWorkers, on_read=None):
     yield pool
     for reader in readers:
         while True:
-            buf = pool.get()
+            while True:  # wait for a free buffer, but not for one a failed task will never return
+                try:
+                    buf = pool.get(timeout=0.5)
+                    break
+                except queue.Empty:
+                    workers.check()
             if buf is None:
                 buf = bytearray(block + 1)
             n, whole = reader.read_block(buf)
