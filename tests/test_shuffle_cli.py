@@ -88,6 +88,34 @@ def test_disk_full_on_output_is_reported(tmp_path):
     assert Path("/dev/full").is_char_device()  # written in place, never replaced
 
 
+def test_progress_bar_only_on_a_terminal_and_quiet_silences_it(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    src = tmp_path / "in.txt"
+    src.write_bytes(b"".join(b"%d\n" % i for i in range(200_000)))
+    for extra, expect_bar in (([], True), (["--quiet"], False)):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a sized terminal
+        r = subprocess.run([sys.executable, "-m", "lib.shuffle", str(src), "-o", str(tmp_path / "out"),
+                            "--memory", "256K", *extra], stderr=slave, env=ENV, timeout=120)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                piece = os.read(master, 65536)
+            except OSError:
+                break
+            if not piece:
+                break
+            shown += piece
+        os.close(master)
+        assert r.returncode == 0
+        assert (b"shuffle" in shown) == expect_bar, shown
+
+
 def test_the_command_imports_no_plotting_library():
     code = ("import sys; from lib.shuffle.__main__ import main; main(['-', '-o', '-', '-q']); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'ipywidgets', 'torch')]; "

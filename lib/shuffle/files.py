@@ -52,15 +52,6 @@ def parse_size(value) -> int:
     return size
 
 
-def format_size(n: float) -> str:
-    """``1536`` -> ``'1.5K'`` (binary units)."""
-    for unit in ("", "K", "M", "G", "T"):
-        if abs(n) < 1024 or unit == "T":
-            return f"{n:.0f}{unit}" if unit == "" else f"{n:.3g}{unit}"
-        n /= 1024
-    raise AssertionError
-
-
 def _start_time(pid: int) -> int:
     """The start time of process ``pid`` in clock ticks since boot (0 if unknown)."""
     try:
