@@ -22,6 +22,11 @@ while it is shuffled (input, output, index arrays). Work runs on two threads (``
 share the budget: one reads and assigns or shuffles while the other writes. Every sizing
 decision depends only on the budget and the data, never on the number of threads, so a seed
 gives the same output whatever ``jobs`` is.
+
+Layout: this module plans and runs the bucket method and holds :func:`shuffle_file`;
+:mod:`lib.shuffle.chunks` runs the two chunk methods; :mod:`lib.shuffle.core` has the
+in-memory steps all of them share; :mod:`lib.shuffle.workers` the ordered threads and buffers;
+:mod:`lib.shuffle.files` sizes, temporary names, outputs and the line reader.
 """
 from __future__ import annotations
 
