@@ -159,3 +159,43 @@ def test_shuffle_buffer_uses_at_most_the_planned_bytes_per_line(line_bytes):
         tracemalloc.stop()
     assert lengths.size == n and (out == data).all()  # equal lines: the same bytes after any order
     assert peak <= engine.PER_LINE * n, peak / n
+
+
+@settings(deadline=None, max_examples=200)
+@given(data=st.binary(max_size=400).map(lambda b: b.replace(b"\x00", b"\n")), capacity=st.integers(1, 40),
+       chunk=st.integers(1, 50))
+def test_line_reader_returns_whole_lines_and_streams_long_ones(data, capacity, chunk):
+    """Blocks hold whole lines, longer lines come in pieces, the stream gains one final newline."""
+    import io
+
+    from lib.shuffle.files import LineReader
+
+    class Trickle(io.RawIOBase):  # short reads, like a pipe
+        def __init__(self):
+            self.pos = 0
+
+        def readinto(self, view):
+            n = min(len(view), chunk, len(data) - self.pos)
+            view[:n] = data[self.pos:self.pos + n]
+            self.pos += n
+            return n
+
+    reader, got = LineReader(Trickle()), []
+    buf = bytearray(capacity + 1)
+    while True:
+        n, whole = reader.read_block(buf)
+        if n == 0:
+            break
+        block = bytes(buf[:n])
+        if whole:
+            assert block.endswith(b"\n")
+        else:
+            assert b"\n" not in block and n == capacity
+            ends = False
+            while not ends:
+                n, ends = reader.read_piece(buf)
+                piece = bytes(buf[:n])
+                assert (b"\n" in piece) == ends and (not ends or piece.endswith(b"\n"))
+                block += piece
+        got.append(block)
+    assert b"".join(got) == (data + b"\n" if data and not data.endswith(b"\n") else data)
