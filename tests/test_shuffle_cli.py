@@ -176,3 +176,23 @@ def test_a_signal_at_a_random_point_loses_nothing(tmp_path, corpus, sig):
         r = command(corpus, "-o", out, "--memory", "8M", "--tmpdir", tmp, "--seed", "1")
         assert r.returncode == 0 and leftovers(tmp, outdir) == []
         assert sorted_lines(out.read_bytes()) == expected
+
+
+def test_thousands_of_inputs_need_few_open_files(tmp_path):
+    import resource
+
+    names = []
+    for i in range(1500):
+        p = tmp_path / f"in{i:04d}.txt"
+        p.write_bytes(b"%d a\n%d b\n" % (i, i))
+        names.append(p)
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+
+    out = tmp_path / "out.txt"
+    r = subprocess.run([sys.executable, "-m", "lib.shuffle", *map(str, names), "-o", str(out), "--memory", "8K",
+                        "--seed", "0"], env=ENV, capture_output=True, timeout=300, preexec_fn=few_fds)
+    assert r.returncode == 0, r.stderr
+    expected = sorted(line for p in names for line in p.read_bytes().splitlines(keepends=True))
+    assert sorted_lines(out.read_bytes()) == expected

@@ -431,7 +431,7 @@ def _sample_mean_line(readers, sample: int = 1 << 16) -> float:
     """Mean line length in the first ``sample`` bytes of the first regular input (64 if unknown)."""
     for r in readers:
         if r.size:
-            data = os.pread(r.raw.fileno(), sample, 0)
+            data = r.raw.pread(sample, 0)
             lines = data.count(b"\n")
             return len(data) / lines if lines else float(len(data))
     return 64.0

@@ -307,8 +307,42 @@ def check_output_dir(output: str | os.PathLike) -> None:
         raise ShuffleError(f"output folder {str(parent)!r} is not writable")
 
 
+class InputFile:
+    """A regular input opened only while it is being read (so thousands of inputs cost one fd)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file = None
+        self._done = False
+
+    def readinto(self, view) -> int:
+        if self._done:
+            return 0
+        if self._file is None:
+            self._file = open(self.path, "rb", buffering=0)
+        n = self._file.readinto(view)
+        if not n:
+            self.close()
+        return n
+
+    def pread(self, n: int, offset: int) -> bytes:
+        with open(self.path, "rb", buffering=0) as f:
+            return os.pread(f.fileno(), n, offset)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._done = True
+
+
 def open_input(path: str) -> tuple[object, int | None]:
-    """Open an input for reading bytes: ``(raw file with readinto, size or None)``."""
+    """Check an input and return ``(raw stream with readinto and close, size or None)``.
+
+    Missing, unreadable and folder inputs raise ShuffleError at once. A regular file is
+    opened only while it is read (:class:`InputFile`); standard input and other streams
+    (named pipes) are opened now.
+    """
     if path == "-":
         return os.fdopen(os.dup(0), "rb", buffering=0), None
     try:
@@ -323,7 +357,10 @@ def open_input(path: str) -> tuple[object, int | None]:
     if stat.S_ISDIR(st.st_mode):
         f.close()
         raise ShuffleError(f"input {path!r} is a folder")
-    return f, (st.st_size if stat.S_ISREG(st.st_mode) else None)
+    if not stat.S_ISREG(st.st_mode):
+        return f, None
+    f.close()
+    return InputFile(path), st.st_size
 
 
 def readinto_full(raw, view: memoryview) -> int:
