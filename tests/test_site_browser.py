@@ -5,7 +5,8 @@ For every HTML page of ``_build/html``, served on 127.0.0.1:
 - every math element is typeset by MathJax, with no MathJax error;
 - every widget view renders, every slider belongs to a drivable figure, and every slider
   moves, changes the displayed image, and restores it when moved back;
-- every displayed figure image has alt text;
+- static figures are images (never the text `<Figure size ...>`), and every image loads;
+- every displayed drivable-figure image has alt text;
 - the "How to read" page has at least one drivable figure, each chapter at least two.
 
 Run by ``make test`` after the build (``pytest -m browser tests/test_site_browser.py``).
@@ -100,10 +101,22 @@ EXPECTED_FIGURES = """() => {
 }"""
 
 
-def move(page, handle, key: str) -> None:
+SHOWN_SRC_IS = """([fig, src, same]) => {
+  const shown = [...fig.querySelectorAll('img')].filter(i => i.offsetParent !== null);
+  return shown.length === 1 && (shown[0].src === src) === same;
+}"""
+
+
+def move(page, fig, handle, key: str, src: str, *, same: bool) -> bool:
+    """Press an arrow key on a slider handle; wait (up to 10 s, the page may be slow under
+    load) until the one visible image is (``same=True``) or is not the image ``src``."""
     handle.focus()
     page.keyboard.press(key)
-    page.wait_for_timeout(150)
+    try:
+        page.wait_for_function(SHOWN_SRC_IS, arg=[fig.element_handle(), src, same], timeout=10000)
+        return True
+    except Exception:  # playwright's TimeoutError: report it through the assertion below
+        return False
 
 
 @pytest.mark.parametrize("page_path", site_pages())
@@ -130,6 +143,14 @@ def test_page_in_browser(browser_context, page_path):
             .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60))""")
         assert not untypeset, f"{page_path}: math not typeset: {untypeset[:5]}"
         assert page.locator("mjx-merror").count() == 0, f"{page_path}: MathJax reported an error"
+
+        # --- static figures: rendered as images, never as their text repr ---
+        reprs = page.evaluate("""() => [...document.querySelectorAll('.cell_output pre, .output pre')]
+            .map(e => e.textContent).filter(t => /<Figure size \\d+x\\d+ with/.test(t))""")
+        assert not reprs, f"{page_path}: a figure is shown as text instead of an image: {reprs[:2]}"
+        broken = page.evaluate("""() => [...document.querySelectorAll('article img')]
+            .filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80))""")
+        assert not broken, f"{page_path}: images that did not load: {broken[:3]}"
 
         # --- widgets ---
         n_views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
@@ -161,19 +182,16 @@ def test_page_in_browser(browser_context, page_path):
                 now = float(handle.get_attribute("aria-valuenow"))
                 top = float(handle.get_attribute("aria-valuemax"))
                 forward, back = ("ArrowLeft", "ArrowRight") if now >= top else ("ArrowRight", "ArrowLeft")
-                before = fig.evaluate(VISIBLE_IMAGES)
-                move(page, handle, forward)
+                before = fig.evaluate(VISIBLE_IMAGES)[0]["src"]
+                changed = move(page, fig, handle, forward, before, same=False)
                 after = fig.evaluate(VISIBLE_IMAGES)
-                assert len(after) == 1, f"{page_path} figure {f} slider {s}: {len(after)} images visible after moving"
                 assert float(handle.get_attribute("aria-valuenow")) != now, (
                     f"{page_path} figure {f} slider {s}: the slider did not move")
-                assert after[0]["src"] != before[0]["src"], (
-                    f"{page_path} figure {f} slider {s}: moving the slider did not change the figure")
-                assert after[0]["alt"].strip(), f"{page_path} figure {f} slider {s}: image without alt text"
-                move(page, handle, back)
-                restored = fig.evaluate(VISIBLE_IMAGES)
-                assert restored[0]["src"] == before[0]["src"], (
-                    f"{page_path} figure {f} slider {s}: moving back did not restore the figure")
+                assert changed, f"{page_path} figure {f} slider {s}: moving the slider did not change the figure"
+                assert len(after) == 1 and after[0]["alt"].strip(), (
+                    f"{page_path} figure {f} slider {s}: expected one visible image with alt text, got {after}")
+                restored = move(page, fig, handle, back, before, same=True)
+                assert restored, f"{page_path} figure {f} slider {s}: moving back did not restore the figure"
         page.wait_for_load_state("networkidle")
     finally:
         page.close()
