@@ -302,3 +302,11 @@ def test_python_bytes_cost_41_bytes_per_line_beyond_their_length():
 def test_bad_arguments_raise_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_reachable_rows_use_the_formula_and_enumerate_only_small_grids():
+    rows = A.reachable_rows([(2, 3), (4, 4)], max_enumerated_lines=9)
+    assert rows[0] == {"m": 2, "n": 3, "reachable": 288, "total": 720, "fraction": 0.4, "enumerated": 288}
+    assert rows[1]["enumerated"] is None and rows[1]["reachable"] == 110075314176
+    with pytest.raises(ValueError, match="m="):
+        A.reachable_rows([(0, 2)])

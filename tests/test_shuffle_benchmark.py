@@ -72,6 +72,8 @@ def test_measure_runs_every_tool_and_checks_its_output(tmp_path):
     assert [r["tool"] for r in rows] == list(B.TOOLS)
     for r in rows:
         assert r["same_lines"] and r["temp_left"] == [] and r["wall_s"] > 0 and r["peak_rss_bytes"] > 0
+        assert r["rss_above_baseline_bytes"] == r["peak_rss_bytes"] - r["baseline_rss_bytes"]
+        assert r["baseline_cpu_s"] >= 0 and r["baseline_wall_s"] > 0
     assert sorted(os.listdir(tmp_path)) == ["in.txt"]
     with pytest.raises(ValueError, match="workdir"):
         B.measure([("shuf", 0)], src, tmp_path / "missing")

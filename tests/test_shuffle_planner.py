@@ -69,6 +69,14 @@ def test_article_reported_throughputs():
     assert round(rep["python_hours"] / rep["terashuf_hours"], 3) == 1.296
 
 
+def test_describe_fd_limit():
+    import resource
+
+    assert P.describe_fd_limit(1024) == "1,024" and P.describe_fd_limit(resource.RLIM_INFINITY) == "unlimited"
+    with pytest.raises(TypeError, match="limit"):
+        P.describe_fd_limit(1024.0)
+
+
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: P.plan_chunks(0, 1e9), ValueError, "file_bytes"),
     (lambda: P.plan_chunks(-5, 1e9), ValueError, "file_bytes"),

@@ -171,6 +171,13 @@ def plan_buckets(file_bytes: float, memory_bytes: float, mean_line_bytes: float 
                       temp_bytes=s, peak_disk_bytes=2 * s + s / k, total_io_bytes=io, io_seconds=io / bw)
 
 
+def describe_fd_limit(limit: int) -> str:
+    """A soft ``RLIMIT_NOFILE`` as text: ``"1,024"``, or ``"unlimited"`` for ``RLIM_INFINITY`` (any negative value)."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"limit={limit!r} must be an int")
+    return "unlimited" if limit < 0 else f"{limit:,}"
+
+
 def throughput(n_bytes: float, seconds: float) -> float:
     """Bytes per second: ``n_bytes / seconds``."""
     return _positive("n_bytes", n_bytes) / _positive("seconds", seconds)
