@@ -81,13 +81,6 @@ def test_measure_runs_every_tool_and_checks_its_output(tmp_path):
         B.measure([], src, tmp_path)
 
 
-def test_same_lines_compares_multisets(tmp_path):
-    (tmp_path / "a").write_bytes(b"x\ny\nx\n")
-    (tmp_path / "b").write_bytes(b"x\nx\ny\n")
-    (tmp_path / "c").write_bytes(b"x\ny\ny\n")
-    assert B.same_lines(tmp_path / "a", tmp_path / "b") and not B.same_lines(tmp_path / "a", tmp_path / "c")
-
-
 @pytest.mark.parametrize("run", [baselines.article_script, baselines.bucket_script])
 def test_baselines_keep_every_line_and_terminate_the_last(tmp_path, run):
     src, out = tmp_path / "in.txt", tmp_path / "out.txt"

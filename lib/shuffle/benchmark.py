@@ -59,11 +59,6 @@ def read_line_numbers(path) -> np.ndarray:
     return np.array([int(line[:9]) for line in lines], dtype=np.int64)
 
 
-def same_lines(a, b) -> bool:
-    """True if files ``a`` and ``b`` hold the same lines with the same multiplicities."""
-    return sorted(Path(a).read_bytes().splitlines()) == sorted(Path(b).read_bytes().splitlines())
-
-
 # Fallback when GNU time is missing: a small Python process runs the tool and reports its
 # rusage. Its own memory (about 10 MB) then becomes a floor under every peak it reports,
 # because Linux carries a process's peak memory across exec.

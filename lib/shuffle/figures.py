@@ -92,7 +92,7 @@ def draw_chunk_grid(m: int, n: int, seed: int = 0):
     two output streams: read row by row (the article) and merged in proportion (exact)."""
     steps = chunk_grid_steps(m, n, seed)
     fig = style.figure(size=(9.0, 4.6))[0]
-    fig.clear()
+    fig.clear()  # drop the default axes: this figure lays out its own grid
     gs = fig.add_gridspec(3, 3, height_ratios=[max(n, 2) * 0.55, 0.5, 0.5])
     size = 9 if m * n <= 16 else 8 if m * n <= 25 else 7
     titles = {"original": "1. chunks of consecutive lines", "columns": "2. shuffle inside each chunk",
