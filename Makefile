@@ -46,7 +46,9 @@ env: $(STAMPS)/venv $(STAMPS)/vendor
 ## The site. Re-running with nothing changed does nothing (the stamp is newer than every source).
 _build/html/.built: $(STAMPS)/venv $(STAMPS)/vendor $(BOOK_SOURCES)
 	$(BIN)/python tools/prepare_cache.py --jobs $(JOBS)
-	$(BIN)/jupyter-book build -W -n --keep-going . 
+	@# A failed build (warnings are errors) drops Sphinx's saved environment, so that the next
+	@# run re-reads every page and reports the same warnings instead of skipping unchanged pages.
+	$(BIN)/jupyter-book build -W -n --keep-going . || { rm -rf _build/.doctrees; exit 1; }
 	touch $@
 
 book: _build/html/.built

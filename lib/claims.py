@@ -137,7 +137,7 @@ class Claims:
         if g.shape != e.shape and e.ndim != 0:
             raise ValueError(f"got has shape {g.shape} but expected has shape {e.shape}")
         ok = bool(np.all(np.abs(g - e) <= atol + rtol * np.abs(e)) and np.all(np.isfinite(g)))
-        tol = " ± " + ", ".join(t for t in (f"{rtol:.0e} rel" if rtol else "", f"{atol:.2g} abs" if atol else "") if t)
+        tol = " ± " + ", ".join(t for t in (f"{rtol:.2g} rel" if rtol else "", f"{atol:.2g} abs" if atol else "") if t)
         if g.ndim == 0:
             got_s = fmt(float(g))
         else:

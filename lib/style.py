@@ -75,10 +75,24 @@ def rc_params() -> dict[str, Any]:
 
 
 def use() -> None:
-    """Apply the house style to every figure made from now on in this process."""
+    """Apply the house style to every figure made from now on in this process.
+
+    In a notebook it also tells IPython to display a ``Figure`` as a PNG image: figures from
+    :func:`figure` bypass pyplot, so without this a cell ending in ``fig`` would show only
+    its text repr (``<Figure size 640x360 with 1 Axes>``).
+    """
     import matplotlib as mpl
 
     mpl.rcParams.update(rc_params())
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is always installed with the book
+        return
+    shell = get_ipython()
+    if shell is not None:
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(shell, {"png"}, facecolor="white")
 
 
 def context() -> AbstractContextManager:

@@ -68,3 +68,54 @@ def test_hash_changes_with_a_used_module_and_not_with_an_unused_one(tmp_path):
     assert h1 != h0
     (tmp_path / "requirements.txt").write_text("numpy==3\n")
     assert prepare_cache.dependency_hash(path, tmp_path, mods)[0] != h1
+
+
+def test_a_changed_lib_module_re_executes_only_its_notebooks_and_marks_them_for_sphinx(tmp_path, monkeypatch):
+    """End to end with real kernels: execute, reuse, then re-execute after a lib change."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "__init__.py").write_text("")
+    (lib / "answer.py").write_text("VALUE = 41\n")
+    (lib / "other.py").write_text("X = 0\n")
+    (tmp_path / "requirements.txt").write_text("")
+    book = tmp_path / "book"
+    book.mkdir()
+    uses = book / "uses.ipynb"
+    plain = book / "plain.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from lib.answer import VALUE\nVALUE + 1")], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), uses)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")],
+                   metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), plain)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+    from jupyter_cache import get_cache
+
+    def cached_output(nb_path):
+        cache = get_cache(str(tmp_path / "_build" / ".jupyter_cache"))
+        _, merged = cache.merge_match_into_notebook(nbformat.read(nb_path, as_version=4))
+        return merged.cells[0].outputs[0]["data"]["text/plain"]
+
+    assert prepare_cache.main(["--root", str(tmp_path), "--jobs", "2"]) == 0
+    assert cached_output(uses) == "42"
+    stamp = {p: p.stat().st_mtime_ns for p in (uses, plain)}
+    assert prepare_cache.main(["--root", str(tmp_path)]) == 0  # nothing stale: nothing executed
+    assert {p: p.stat().st_mtime_ns for p in (uses, plain)} == stamp
+
+    (lib / "answer.py").write_text("VALUE = 99\n")
+    assert prepare_cache.main(["--root", str(tmp_path)]) == 0
+    assert cached_output(uses) == "100", "the cache must not keep outputs computed with the old lib"
+    assert uses.stat().st_mtime_ns > stamp[uses], "Sphinx must see the re-executed notebook as changed"
+    assert plain.stat().st_mtime_ns == stamp[plain], "a notebook that does not use the module is left alone"
+
+
+def test_a_failing_notebook_stops_the_build_with_its_traceback(tmp_path, capsys):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "requirements.txt").write_text("")
+    (tmp_path / "book").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('claim broke')")],
+                   metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+                   tmp_path / "book" / "bad.ipynb")
+    assert prepare_cache.main(["--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.ipynb failed" in err and "claim broke" in err

@@ -1,4 +1,6 @@
 """lib.style: figures bypass pyplot, have opaque backgrounds and named sizes."""
+import base64
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pytest
@@ -32,3 +34,18 @@ def test_context_applies_the_house_style_only_inside():
 def test_bad_sizes_are_refused(size):
     with pytest.raises(ValueError, match="size"):
         style.figure(size=size)
+
+
+def test_use_makes_ipython_display_figures_as_png():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        fig, _ = style.figure()
+        assert "image/png" not in shell.display_formatter.format(fig)[0]
+        style.use()
+        data, _ = shell.display_formatter.format(fig)
+        assert base64.b64decode(data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        InteractiveShell.clear_instance()
+        mpl.rcdefaults()

@@ -5,6 +5,7 @@
   use it, and under Sphinx 7.4 its inline config script is emitted twice, which is a page
   error in the browser ("THEBE_JS_URL has already been declared").
 - Refuses any script or style sheet that a page would load from another host.
+- Writes /favicon.ico, for the root redirect page (it links no icon).
 """
 from __future__ import annotations
 
@@ -48,8 +49,19 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
         context[key] = kept
 
 
+def _write_root_favicon(app, exception) -> None:
+    """A favicon.ico at the site root: the root index.html is a bare redirect with no icon link,
+    and a browser that asks for /favicon.ico before following it would log a 404."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), "#0072B2").save(Path(app.outdir) / "favicon.ico", format="ICO")
+
+
 def setup(app):
     app.connect("config-inited", _check_vendor)
     # Late priority: run after the theme and myst-nb have added their assets.
     app.connect("html-page-context", _page_context, priority=900)
+    app.connect("build-finished", _write_root_favicon)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

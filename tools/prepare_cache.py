@@ -10,7 +10,8 @@ script closes that gap and uses both cores:
 2. A cached execution is valid only if it was made with the same dependency hash; stale
    entries are removed. (The hashes live in ``<cache>/lib-deps.json``.)
 3. Notebooks with no valid entry are executed in parallel (``--jobs``) and stored in the
-   cache, exactly as myst-nb would store them. ``jupyter-book build`` then only reads.
+   cache, exactly as myst-nb would store them, and their modification time is bumped so that
+   Sphinx re-renders their pages. ``jupyter-book build`` then only reads.
 
 A notebook that fails stops the build here with its traceback.
 
@@ -22,6 +23,7 @@ import argparse
 import ast
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -185,6 +187,9 @@ def main(argv=None) -> int:
             key, dep_hash = wanted[path]
             deps_by_key[key] = dep_hash
             deps_file.write_text(json.dumps(deps_by_key, indent=1, sort_keys=True))
+            # Sphinx re-reads a page only when its source is newer than its last read: mark the
+            # notebook as changed so that the page shows the new outputs.
+            os.utime(path)
             print(f"prepare_cache: executed {rel} in {seconds:.1f} s")
     print(f"prepare_cache: done in {time.perf_counter() - t0:.1f} s")
     for rel, err in failures:

@@ -2,8 +2,9 @@
 
 Sphinx copies _vendor/ into _build/html/_static/ (``html_static_path`` in _config.yml).
 Nothing is loaded from a CDN: MathJax 3, require.js and the ipywidgets HTML manager
-(with its font files) are all local. MathJax's ``sre/`` (the speech-rule engine for its
-accessibility explorer, 3.9 MB) is left out; nothing on the pages uses it.
+(with its font files) are all local. Of MathJax only the ``tex-mml-chtml`` component and the
+folders it loads lazily are kept: the other combined builds, the SVG output and ``sre/`` (the
+speech-rule engine of the accessibility explorer) are not used by any page.
 
 usage: python tools/vendor_assets.py NODE_MODULES OUT_DIR
 """
@@ -36,7 +37,19 @@ def vendor(node_modules: Path, out: Path) -> None:
     for f in dist.iterdir():
         if f.suffix in FONT_SUFFIXES:
             shutil.copy2(f, widgets / f.name)
-    shutil.copytree(node_modules / "mathjax" / "es5", tmp / "mathjax", ignore=shutil.ignore_patterns("sre"))
+    es5 = node_modules / "mathjax" / "es5"
+
+    def skip_unused(folder, names):
+        # Keep the one combined component the pages load and the folders it loads lazily
+        # (input extensions, CHTML fonts, a11y, ui); drop the other combined builds and SVG output.
+        rel = Path(folder).relative_to(es5)
+        if rel == Path("."):
+            return [n for n in names if n == "sre" or (n.endswith(".js") and n != "tex-mml-chtml.js")]
+        if rel == Path("output"):
+            return [n for n in names if n.startswith("svg")]
+        return []
+
+    shutil.copytree(es5, tmp / "mathjax", ignore=skip_unused)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 
