@@ -1,0 +1,11 @@
+"""The shuffle at cluster scale: the engine's random-bucket method run as Dask tasks (chapter 8, §9.4).
+
+``shuffle_file_dask(inputs, output, memory="1G", seed=0, scheduler="tcp://host:8786")`` and
+``python -m lib.shuffle ... --engine dask [--scheduler ADDRESS]``. :mod:`.client` plans and
+renames, :mod:`.tasks` is what the workers run, :mod:`.layout` the names and the map files,
+:mod:`.command` the command-line glue. Dask is imported only when a run starts.
+"""
+from .client import DaskShuffleReport, plan_partitions, shuffle_file_dask
+from .layout import remove_leftovers
+
+__all__ = ["DaskShuffleReport", "plan_partitions", "remove_leftovers", "shuffle_file_dask"]
