@@ -1,9 +1,10 @@
 """The shuffle at cluster scale: the engine's random-bucket method run as Dask tasks (chapter 8, §9.4).
 
 ``shuffle_file_dask(inputs, output, memory="1G", seed=0, scheduler="tcp://host:8786")`` and
-``python -m lib.shuffle ... --engine dask [--scheduler ADDRESS]``. :mod:`.client` plans and
-renames, :mod:`.tasks` is what the workers run, :mod:`.layout` the names and the map files,
-:mod:`.command` the command-line glue. Dask is imported only when a run starts.
+``python -m lib.shuffle ... --engine dask [--scheduler ADDRESS]``. :mod:`.client` plans, runs
+the stages and renames; the workers run :mod:`.mapper` (pass 1) and :mod:`.reducer` (pass 2)
+with the settings of :mod:`.job`; :mod:`.runners` talks to Dask; :mod:`.layout` has the names
+and the map files; :mod:`.command` the command-line glue. Dask is imported only when a run starts.
 """
 from .client import DaskShuffleReport, plan_partitions, shuffle_file_dask
 from .layout import remove_leftovers

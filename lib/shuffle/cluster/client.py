@@ -5,12 +5,12 @@
 
 1. *map*: every input is cut into blocks of about ``memory / 4`` bytes; a task per block gives
    each line that starts in it an independent, uniform partition and writes the lines grouped
-   by partition to a map file in a shared workspace (:func:`.tasks.map_block`); a tree of small
+   by partition to a map file in a shared workspace (:func:`.mapper.map_block`); a tree of small
    tasks adds up the bytes and lines of every partition;
 2. *cut* (``split`` only): the partitions holding a part boundary replay their shuffle to find
-   its byte position (:func:`.tasks.cut_partition`);
+   its byte position (:func:`.reducer.cut_partition`);
 3. *reduce*: a task per partition reads its pieces from every map file, shuffles them in memory
-   and writes them where they belong in the outputs (:func:`.tasks.reduce_partition`). The
+   and writes them where they belong in the outputs (:func:`.reducer.reduce_partition`). The
    client created those outputs under temporary names, at their final sizes, before this stage.
 
 Then the client renames the outputs into place. Exactly uniform for the same reason as the
@@ -21,8 +21,6 @@ counts keeps it so).
 """
 from __future__ import annotations
 
-import logging
-import math
 import os
 import shutil
 import time
@@ -34,15 +32,14 @@ import numpy as np
 from ..engine import COMMITTING, Plan, ShuffleReport
 from ..files import ShuffleError, check_output_dir, parse_size, split_names
 from . import layout
-from .tasks import Job, cut_partition, map_block, part_temp, reduce_partition, release_buffers, sum_results
+from .job import Job, part_temp
+from .mapper import map_block
+from .reducer import cut_partition, reduce_partition
+from .runners import make_runner, memory_notes, translate
 
 MIN_BLOCK = 64 << 10  # below this, per-task costs dominate (a fixed overhead of < 1 MiB)
-MAX_BLOCK = 256 << 20
+MAX_BLOCK = 1 << 30  # larger blocks mean fewer map files, so fewer pieces for every partition to read
 MAX_PARTITIONS = 1 << 16  # more would make the index rows of every map section large
-FAN_IN = 16  # map results added per task of the totalling tree
-WORKER_OVERHEAD = 256 << 20  # memory a local cluster's worker gets beyond 1.25 x the budget
-LOCAL_SCHEDULERS = ("sync", "synchronous", "single-threaded", "threads", "threading", "processes",
-                    "multiprocessing")
 
 
 @dataclass
@@ -55,141 +52,6 @@ class DaskShuffleReport(ShuffleReport):
     n_workers: int = 0  # workers of the cluster (0 for a local scheduler)
     stage_s: dict = field(default_factory=dict)  # seconds: start, map, cut, reduce, commit
     notes: list = field(default_factory=list)  # warnings worth showing (memory limits)
-
-
-# ----------------------------------------------------------------------------- runners
-class _LocalRunner:
-    """Dask's in-process schedulers (``synchronous``, ``threads``, ...): no cluster."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.n_workers = 0
-
-    def run(self, fn, job, items, weights=None, progress=None, label="") -> list:
-        import dask  # noqa: PLC0415
-
-        tasks = [dask.delayed(fn, pure=False)(job, *item) for item in items]
-        results = list(dask.compute(*tasks, scheduler=self.name)) if tasks else []
-        if progress and weights:
-            progress(sum(weights))
-        return results
-
-    def run_sum(self, fn, job, items, weights=None, progress=None, label=""):
-        return sum_results(*self.run(fn, job, items, weights, progress, label))
-
-    def release(self) -> None:
-        pass
-
-    def close(self) -> None:
-        release_buffers()
-
-
-class _ClientRunner:
-    """A distributed cluster through a ``distributed.Client``."""
-
-    def __init__(self, client, cluster=None, tag: str = "", own: bool = False):
-        self.client, self.cluster, self.tag, self.own = client, cluster, tag, own
-        self.pending: list = []
-        info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
-        self.workers = info.get("workers", {})
-        self.n_workers = len(self.workers)
-
-    def _submit(self, fn, job, items, label):
-        if not items:
-            return []
-        keys = [f"lib-shuffle-{label}-{i}-{self.tag}" for i in range(len(items))]
-        futures = self.client.map(fn, [job] * len(items), *map(list, zip(*items)), key=keys, pure=False)
-        self.pending.extend(futures)
-        return futures
-
-    def _wait(self, futures, weights, progress) -> None:
-        from distributed import as_completed  # noqa: PLC0415
-
-        weight = dict(zip((f.key for f in futures), weights or [0] * len(futures)))
-        for f in as_completed(futures, loop=self.client.loop):
-            if f.status != "finished":
-                f.result()  # raises the task's error
-            if progress:
-                progress(weight[f.key])
-
-    def run(self, fn, job, items, weights=None, progress=None, label="task") -> list:
-        futures = self._submit(fn, job, items, label)
-        self._wait(futures, weights, progress)
-        results = self.client.gather(futures) if futures else []
-        self.release()
-        return results
-
-    def run_sum(self, fn, job, items, weights=None, progress=None, label="task"):
-        """Run ``fn`` over ``items`` and add up the results on the workers (a tree of ``FAN_IN``)."""
-        futures = self._submit(fn, job, items, label)
-        level, depth = futures, 0
-        while len(level) > 1:
-            depth += 1
-            level = [self.client.submit(sum_results, *level[j:j + FAN_IN], pure=False,
-                                        key=f"lib-shuffle-{label}-sum{depth}-{j}-{self.tag}")
-                     for j in range(0, len(level), FAN_IN)]
-            self.pending.extend(level)
-        self._wait(futures, weights, progress)
-        result = level[0].result()
-        self.release()
-        return result
-
-    def release(self) -> None:
-        """Cancel whatever is still pending (after an error or an interruption) and forget it."""
-        if self.pending:
-            try:
-                self.client.cancel(self.pending)
-            except Exception:  # noqa: BLE001 -- a closing client; nothing left to cancel
-                pass
-        self.pending = []
-
-    def close(self) -> None:
-        self.release()
-        if self.cluster is None:  # a cluster that outlives this run: let its workers drop our buffers
-            try:
-                self.client.run(release_buffers)
-            except Exception:  # noqa: BLE001 -- a worker gone, or the client closing: nothing to free
-                pass
-        if self.own:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def _takes_n_workers(client) -> bool:
-    import inspect  # noqa: PLC0415
-
-    return "n_workers" in inspect.signature(client.scheduler_info).parameters
-
-
-def _runner(scheduler, n_workers: int | None, memory: int, tag: str):
-    """The runner for ``scheduler``: a Client, an address, a local scheduler's name, or None."""
-    import dask  # noqa: PLC0415
-
-    if scheduler is None:
-        configured = dask.config.get("scheduler", None)
-        if isinstance(configured, str) and configured in LOCAL_SCHEDULERS:
-            return _LocalRunner(configured), configured
-    if isinstance(scheduler, str) and scheduler in LOCAL_SCHEDULERS:
-        return _LocalRunner(scheduler), scheduler
-    from distributed import Client, LocalCluster  # noqa: PLC0415
-
-    if isinstance(scheduler, Client):
-        return _ClientRunner(scheduler, tag=tag), str(scheduler.scheduler.address)
-    if isinstance(scheduler, str):
-        try:
-            client = Client(scheduler, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError) as err:
-            raise ShuffleError(f"cannot reach the Dask scheduler at {scheduler!r}: {err}") from None
-        return _ClientRunner(client, tag=tag, own=True), scheduler
-    workers = n_workers or os.cpu_count() or 1
-    # Task results are small summaries: nothing to spill. The nanny still restarts a worker
-    # that passes 95 % of its memory limit (and the scheduler reruns its task).
-    with dask.config.set({"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR, memory_limit=memory * 5 // 4 + WORKER_OVERHEAD)
-    client = Client(cluster, set_as_default=False)
-    return _ClientRunner(client, cluster, tag=tag, own=True), f"local cluster ({workers} workers)"
 
 
 # ----------------------------------------------------------------------------- planning
@@ -221,7 +83,7 @@ def _input_size(path: str) -> int:
 
 def _mean_line(paths: list[str], sizes: list[int], sample: int = 1 << 16) -> float:
     """Mean line length in the first ``sample`` bytes of the first non-empty input."""
-    from .tasks import open_input  # noqa: PLC0415
+    from .mapper import open_input  # noqa: PLC0415
 
     for path, size in zip(paths, sizes):
         if size:
@@ -246,7 +108,7 @@ def plan_partitions(total_bytes: int, mean_line: float, memory: int) -> int:
 
 
 def block_size(memory: int, total_bytes: int) -> int:
-    """Bytes of input per map task: a fifth of the budget, within 64 KiB - 256 MiB, no more than the input.
+    """Bytes of input per map task: a fifth of the budget, within 64 KiB - 1 GiB, no more than the input.
 
     A map task holds its read buffer (the block plus an eighth, for the line that crosses its
     end), the lines regrouped by partition, the newline scan and index arrays for a slice of
@@ -369,9 +231,9 @@ def shuffle_file_dask(inputs, output, *, memory="1G", seed: int | None = None, t
             except OSError as err:
                 raise ShuffleError(f"cannot create the output next to {output!r}: {err.strerror or err}") from err
             made.append(t)
-        runner, report.scheduler = _runner(scheduler, n_workers, budget, tag)
+        runner, report.scheduler = make_runner(scheduler, n_workers, budget, tag)
         report.n_workers = runner.n_workers
-        report.notes.extend(_memory_notes(runner, budget))
+        report.notes.extend(memory_notes(runner, budget))
         report.stage_s["start"] = _lap(stage)
 
         # Pass 1: every line to an independent, uniform partition (map files in the workspace).
@@ -432,7 +294,7 @@ def shuffle_file_dask(inputs, output, *, memory="1G", seed: int | None = None, t
     except BaseException as err:
         if runner is not None:
             runner.release()
-        translated = _translate(err)
+        translated = translate(err)
         if translated is not err:
             raise translated from err
         raise
@@ -455,29 +317,6 @@ def _bisect_right(values: list[int], x: int) -> int:
     from bisect import bisect_right  # noqa: PLC0415
 
     return bisect_right(values, x)
-
-
-def _translate(err: BaseException) -> BaseException:
-    """A worker that died too often becomes a one-line ShuffleError; other errors pass unchanged."""
-    try:
-        from distributed import KilledWorker  # noqa: PLC0415
-    except ImportError:  # pragma: no cover
-        return err
-    if isinstance(err, KilledWorker):
-        return ShuffleError(f"a Dask worker died while running {err.task!r} (out of memory or killed), "
-                            "as often as the scheduler allows; nothing written")
-    return err
-
-
-def _memory_notes(runner, budget: int) -> list[str]:
-    """Warn when a worker's memory limit per thread is below the budget plus a little overhead."""
-    notes = []
-    for address, w in getattr(runner, "workers", {}).items():
-        limit, threads = w.get("memory_limit") or 0, max(1, w.get("nthreads") or 1)
-        if limit and limit / threads < budget + (64 << 20):
-            notes.append(f"worker {address}: memory limit {limit / 2**20:.0f} MiB for {threads} thread(s) "
-                         f"is below --memory {budget / 2**20:.0f} MiB per task plus overhead; lower --memory")
-    return notes
 
 
 def _tree_bytes(path: Path) -> int:
