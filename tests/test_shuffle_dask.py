@@ -147,7 +147,7 @@ def test_same_seed_same_bytes_on_any_scheduler_and_number_of_workers(fast_dir, c
     data = corpus(src, 20_000, seed=1)
     outs = {}
     for name, scheduler in [("sync", "synchronous"), ("threads", "threads"), ("cluster", cluster)]:
-        report = shuffle_file_dask(src, fast_dir / f"{name}.txt", memory="256K", seed=7, split=3,
+        report = shuffle_file_dask(src, fast_dir / f"{name}.txt", memory="256K", seed=7, split=3, fsync=True,
                                    scheduler=scheduler)
         assert report.n_blocks > 1 and report.n_buckets > 1
         outs[name] = [Path(p).read_bytes() for p in report.output_paths]
@@ -207,36 +207,27 @@ def test_a_worker_that_keeps_dying_fails_the_run_with_nothing_at_the_destination
     cluster.wait_for_workers(2, timeout=60)
 
 
-def test_each_task_stays_within_the_memory_budget(fast_dir, sync, monkeypatch):
-    """Peak traced memory (numpy reports to tracemalloc) of every map, cut and reduce task."""
-    from lib.shuffle.cluster import client
+def test_each_task_stays_within_the_memory_budget(fast_dir, sync):
+    """Peak traced memory (numpy reports to tracemalloc) of a whole run on the synchronous scheduler.
 
-    peaks = Counter()
-
-    def traced(name, fn):
-        def run(*args):
-            tracemalloc.reset_peak()
-            base = tracemalloc.get_traced_memory()[0]
-            result = fn(*args)
-            peaks[name] = max(peaks[name], tracemalloc.get_traced_memory()[1] - base)
-            return result
-        return run
-
-    for name in ("map_block", "cut_partition", "reduce_partition"):
-        monkeypatch.setattr(client, name, traced(name, getattr(client, name)))
+    Tasks run one after another in this process, so the peak is the largest task plus the
+    buffers kept between tasks plus the client's arrays: it must stay within one task's budget
+    plus fixed-size numpy temporaries (the 256 KiB pieces of ``core.copy_lines``).
+    """
     src = fast_dir / "in"
     corpus(src, 60_000, seed=5)  # about 6 MB
+    (fast_dir / "small").write_bytes(b"a\nb\n")
     budget = 2 << 20
+    shuffle_file_dask(fast_dir / "small", fast_dir / "out", memory=budget, seed=0, split=3)  # imports done
     tracemalloc.start()
     try:
+        base = tracemalloc.get_traced_memory()[0]
         report = shuffle_file_dask(src, fast_dir / "out", memory=budget, seed=0, split=3)
+        peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
     assert report.n_buckets > 4 and report.n_blocks > 4 and report.n_oversized == 0
-    assert set(peaks) == {"map_block", "cut_partition", "reduce_partition"}
-    assert peaks["map_block"] < 0.85 * budget, peaks  # planned 0.81 x budget
-    # the planned 2 bytes + 64 B per line, plus fixed-size numpy temporaries (256 KiB copy pieces)
-    assert max(peaks.values()) < budget + (300 << 10), peaks
+    assert 0.5 * budget < peak < budget + (300 << 10), peak
 
 
 def test_bytes_pass_through_untouched_and_inputs_do_not_merge(fast_dir, sync):

@@ -137,17 +137,18 @@ def cut_partition(job: Job, p: int, n_bytes: int, n_lines: int, cuts: list[int])
 
 
 class PartWriter:
-    """Positioned writes of a run of output bytes into the output parts it spans.
+    """Positioned writes of a run of output bytes into the output parts it spans, in order.
 
     ``bounds`` are the global byte positions where parts ``first, first + 1, ...`` start (and
-    where the last of them ends); ``pos`` the global position of the next byte. Output files
-    are opened without ``O_CREAT``: once the client has removed them, a late task fails
-    instead of recreating them.
+    where the last of them ends); ``pos`` the global position of the next byte. One part is
+    open at a time (closed, after an fsync with ``fsync``, when the bytes move past it).
+    Output files are opened without ``O_CREAT``: once the client has removed them, a late
+    task fails instead of recreating them.
     """
 
     def __init__(self, job: Job, first: int, bounds: list[int], pos: int):
         self.job, self.first, self.bounds, self.pos = job, first, bounds, pos
-        self.fds: dict[int, int] = {}
+        self.fd, self.part = -1, -1
 
     def write(self, data) -> None:
         view = memoryview(data).cast("B")
@@ -155,22 +156,22 @@ class PartWriter:
             j = bisect_right(self.bounds, self.pos) - 1
             if not 0 <= j < len(self.bounds) - 1:
                 raise ShuffleError(f"internal error: byte {self.pos} is outside the parts of this task")
+            if j != self.part:
+                self.close(self.job.fsync)
+                self.fd, self.part = os.open(part_temp(self.job, self.first + j), os.O_WRONLY), j
             n = min(view.nbytes, self.bounds[j + 1] - self.pos, PIECE)
-            fd = self.fds.get(j)
-            if fd is None:
-                fd = self.fds[j] = os.open(part_temp(self.job, self.first + j), os.O_WRONLY)
-            n = os.pwrite(fd, view[:n], self.pos - self.bounds[j])
+            n = os.pwrite(self.fd, view[:n], self.pos - self.bounds[j])
             self.pos += n
             view = view[n:]
 
     def close(self, fsync: bool = False) -> None:
-        for fd in self.fds.values():
+        fd, self.fd, self.part = self.fd, -1, -1
+        if fd >= 0:
             try:
                 if fsync:
                     os.fsync(fd)
             finally:
                 os.close(fd)
-        self.fds = {}
 
 
 @plain_pages
