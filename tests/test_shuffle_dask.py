@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from lib.shuffle import ShuffleError, files, shuffle_file
-from lib.shuffle.cluster import layout, plan_partitions, remove_leftovers, shuffle_file_dask
+from lib.shuffle.cluster import cluster_cost, layout, plan_partitions, remove_leftovers, shuffle_file_dask
 
 ALPHA = 1e-3  # significance level of the uniformity tests (fixed seeds: deterministic)
 FOUR = [b"a\n", b"b\n", b"c\n", b"d\n"]
@@ -290,6 +290,30 @@ def test_partitions_follow_the_engines_memory_rule():
     k = plan_partitions(1 << 30, 160.0, 256 << 20)
     assert 10 <= k <= 13
     assert plan_partitions(5 << 40, 1000.0, 4 << 30) > 2 * (5 << 40) // (4 << 30)
+
+
+@pytest.mark.parametrize("total, line, memory", [(1 << 30, 160, "256M"), (5 * 10**12, 1000, "4G"),
+                                                 (10**9, 12, "64M"), (280 * 10**9, 1000, "20G")])
+def test_cluster_cost_counts_and_a_rare_overflow(total, line, memory):
+    cost = cluster_cost(total, line, memory)
+    assert cost.blocks == -(-total // cost.block_bytes) and cost.piece_reads == cost.blocks * cost.partitions
+    assert cost.storage_bytes == 4 * total and cost.moved_between_workers == total
+    budget = files.parse_size(memory)
+    # A partition of mean-length lines within the budget: the chance that its (binomial) line count
+    # exceeds the capacity, from scipy, is below 1e-4 (the engine's 4 sigma rule)...
+    n_lines = total // line
+    overflow = stats.binom.sf(cost.capacity_lines, n_lines, 1 / cost.partitions)
+    assert overflow < 1e-4 and cost.sigmas >= 4
+    # ...and the partitions are not many more than the memory needs: k <= 1.5 x S (2 + 64 / l) / M + 1.
+    assert cost.partitions <= 1.5 * total * (2 + 64 / line) / budget + 1
+
+
+@pytest.mark.parametrize("args, match", [((0, 10, "1G"), "total_bytes=0"), ((100, 0, "1G"), "mean_line=0"),
+                                         ((100, 200, "1G"), "mean_line=200"), ((100, 10, "1Q"), "memory='1Q'"),
+                                         ((1.5, 1, "1G"), "total_bytes=1.5")])
+def test_cluster_cost_refuses_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        cluster_cost(*args)
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [

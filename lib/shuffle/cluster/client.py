@@ -29,17 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine import COMMITTING, Plan, ShuffleReport
+from ..engine import COMMITTING, ShuffleReport
 from ..files import ShuffleError, check_output_dir, parse_size, split_names
 from . import layout
+from .cost import MAX_PARTITIONS, block_size, plan_partitions
 from .job import Job, part_temp
 from .mapper import map_block
 from .reducer import cut_partition, reduce_partition
 from .runners import make_runner, memory_notes, translate
 
-MIN_BLOCK = 64 << 10  # below this, per-task costs dominate (a fixed overhead of < 1 MiB)
-MAX_BLOCK = 1 << 30  # larger blocks mean fewer map files, so fewer pieces for every partition to read
-MAX_PARTITIONS = 1 << 16  # more would make the index rows of every map section large
 
 
 @dataclass
@@ -92,30 +90,6 @@ def _mean_line(paths: list[str], sizes: list[int], sample: int = 1 << 16) -> flo
             lines = data.count(b"\n")
             return len(data) / lines if lines else float(len(data))
     return 64.0
-
-
-def plan_partitions(total_bytes: int, mean_line: float, memory: int) -> int:
-    """Partitions so that each rarely outgrows one task's memory budget.
-
-    The engine's rule (:meth:`lib.shuffle.engine.Plan.n_buckets`) with the whole budget for
-    one partition: a partition's line count is about Poisson with mean ``lam``; four standard
-    deviations and 10 % for uneven line lengths must fit in ``memory``. So the number of
-    partitions is about ``total bytes x (2 + 64 / mean line) / memory``, plus the headroom.
-    """
-    lines = max(1, int(total_bytes / max(mean_line, 1.0)))
-    plan = Plan(memory=memory, block=MIN_BLOCK, slot=memory, fanout=MAX_PARTITIONS)
-    return plan.n_buckets(total_bytes, lines)
-
-
-def block_size(memory: int, total_bytes: int) -> int:
-    """Bytes of input per map task: a fifth of the budget, within 64 KiB - 1 GiB, no more than the input.
-
-    A map task holds its read buffer (the block plus an eighth, for the line that crosses its
-    end), the lines regrouped by partition, the newline scan and index arrays for a slice of
-    lines: about ``3.6 x`` the buffer at most, so ``0.81 x`` the budget.
-    """
-    block = min(MAX_BLOCK, max(MIN_BLOCK, memory // 5))
-    return max(1, min(block, total_bytes))
 
 
 def _part_bounds(sizes: np.ndarray, counts: np.ndarray, parts: int):
