@@ -152,7 +152,8 @@ def test_same_seed_same_bytes_on_any_scheduler_and_number_of_workers(fast_dir, c
         assert report.n_blocks > 1 and report.n_buckets > 1
         outs[name] = [Path(p).read_bytes() for p in report.output_paths]
     with dask.config.set(num_workers=3):
-        report = shuffle_file_dask(src, fast_dir / "three.txt", memory="256K", seed=7, split=3, scheduler="threads")
+        report = shuffle_file_dask(src, fast_dir / "three.txt", memory="256K", seed=7, split=3,
+                                   scheduler="threads")
     outs["three"] = [Path(p).read_bytes() for p in report.output_paths]
     other = shuffle_file_dask(src, fast_dir / "other.txt", memory="256K", seed=8, split=3, scheduler="synchronous")
     assert outs["sync"] == outs["threads"] == outs["cluster"] == outs["three"]

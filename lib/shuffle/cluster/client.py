@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,10 +94,12 @@ def _mean_line(paths: list[str], sizes: list[int], sample: int = 1 << 16) -> flo
 
 
 def _part_bounds(sizes: np.ndarray, counts: np.ndarray, parts: int):
-    """Where the parts start: ``(byte bounds or None where a cut is needed, cuts per partition)``.
+    """Where the parts start: ``(bounds, cuts, partition starts, partition first lines)``.
 
-    Part ``j`` gets output lines ``floor(jN/K)`` to ``floor((j+1)N/K) - 1``; a boundary that falls
-    strictly inside partition ``p`` needs the byte length of the first ``t`` lines of p's shuffle.
+    Part ``j`` gets output lines ``floor(jN/K)`` to ``floor((j+1)N/K) - 1``. ``bounds[j]`` is the
+    byte where part ``j`` starts (``bounds[K]`` the total), or None when the boundary falls
+    strictly inside a partition ``p``: then ``cuts[p]`` lists ``(j, t)``, and the bound is the byte
+    length of the first ``t`` lines of p's shuffle (:func:`.reducer.cut_partition`).
     """
     starts = np.concatenate(([0], np.cumsum(sizes)))
     first_line = np.concatenate(([0], np.cumsum(counts)))
@@ -227,9 +230,8 @@ def shuffle_file_dask(inputs, output, *, memory="1G", seed: int | None = None, t
         bounds, cuts, starts, _ = _part_bounds(part_bytes, part_lines, parts)
         if cuts:
             order = sorted(cuts)
-            found = runner.run(cut_partition, job,
-                               [(p, int(part_bytes[p]), int(part_lines[p]), [t for _, t in cuts[p]]) for p in order],
-                               label="cut")
+            cut_items = [(p, int(part_bytes[p]), int(part_lines[p]), [t for _, t in cuts[p]]) for p in order]
+            found = runner.run(cut_partition, job, cut_items, label="cut")
             for p, offsets in zip(order, found):
                 for (j, _), off in zip(cuts[p], offsets):
                     bounds[j] = int(starts[p]) + off
@@ -245,8 +247,8 @@ def shuffle_file_dask(inputs, output, *, memory="1G", seed: int | None = None, t
             if n_lines == 0:
                 continue
             lo = int(starts[p])
-            first = max(0, _bisect_right(bounds, lo) - 1)
-            last = max(first, _bisect_right(bounds, lo + n_bytes - 1) - 1)
+            first = max(0, bisect_right(bounds, lo) - 1)
+            last = max(first, bisect_right(bounds, lo + n_bytes - 1) - 1)
             checks = [(t, bounds[j] - lo) for j, t in cuts.get(p, [])]
             items.append((p, n_bytes, n_lines, first, bounds[first:last + 2], lo, checks))
             weights.append(n_bytes)
@@ -285,12 +287,6 @@ def shuffle_file_dask(inputs, output, *, memory="1G", seed: int | None = None, t
 
 def _lap(since: float) -> float:
     return round(time.perf_counter() - since, 3)
-
-
-def _bisect_right(values: list[int], x: int) -> int:
-    from bisect import bisect_right  # noqa: PLC0415
-
-    return bisect_right(values, x)
 
 
 def _tree_bytes(path: Path) -> int:

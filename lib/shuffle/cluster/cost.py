@@ -62,7 +62,7 @@ class ClusterCost:
     piece_reads: int  # m x k positioned reads by the reduce tasks
     piece_bytes: float  # mean bytes per piece
     storage_bytes: int  # read and written: input, map files, map files, output
-    moved_between_workers: int  # bytes the scatter moves from the worker that read them to the one that shuffles them
+    moved_between_workers: int  # bytes the scatter moves from the worker that read them to the one shuffling them
 
 
 def cluster_cost(total_bytes: int, mean_line: float, memory) -> ClusterCost:

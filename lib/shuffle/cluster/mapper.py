@@ -57,7 +57,7 @@ def first_line_start(f, a: int, b: int) -> int | None:
 
 
 class BlockStream:
-    """A raw stream over the lines that start in ``[start, stop)``: up to ``stop``, then to the end of that line."""
+    """A raw stream of the lines starting in ``[start, stop)``: bytes up to ``stop``, then to the next newline."""
 
     def __init__(self, f, start: int, stop: int):
         self.f, self.pos, self.stop = f, start, stop

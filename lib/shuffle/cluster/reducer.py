@@ -116,7 +116,7 @@ def _spilled_partition(job: Job, p: int, pieces) -> Path:
 
 @plain_pages
 def cut_partition(job: Job, p: int, n_bytes: int, n_lines: int, cuts: list[int]) -> list[int]:
-    """Byte offsets, inside shuffled partition ``p``, of the ends of its first ``t`` lines for each ``t`` in ``cuts``."""
+    """For each ``t`` in ``cuts``: the byte offset in shuffled partition ``p`` where its first ``t`` lines end."""
     pieces = _pieces(job, p)
     if _fits(job, n_bytes, n_lines):
         data = BUFFERS.array(job, "cut", "in", n_bytes)
