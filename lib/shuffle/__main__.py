@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", action="store_true",
                    help="remove the temporary files of killed runs (temp folder, and the output's folder "
                         "with -o), then exit")
+    # The cluster engine (lib/shuffle/cluster/): the same shuffle as Dask tasks.
+    p.add_argument("--engine", default="local", choices=("local", "dask"),
+                   help="local (default: this machine) or dask (a Dask cluster; inputs, output and "
+                        "--tmpdir on storage every worker reaches; --tmpdir defaults to the output's folder)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: a running Dask scheduler (tcp://host:8786); default: start "
+                        "a local cluster")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="with --engine dask and no --scheduler: worker processes of the local cluster "
+                        "(default: one per core)")
     return p
 
 
@@ -97,6 +107,10 @@ def _main(argv) -> int:
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return status
 
+    if args.engine == "dask" or args.scheduler is not None or args.workers is not None:
+        from .cluster import command  # noqa: PLC0415
+
+        return command.run(args)
     tmpdir = args.tmpdir or os.environ.get("TMPDIR") or None
     if args.clean:
         import tempfile  # noqa: PLC0415
