@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lib.tables import Table
+
 SQRT_COS = "sqrt(1 - cos)"
 
 # ---------------------------------------------------------------------------------------------
@@ -667,35 +669,14 @@ def adaptive_margin_schedule(split: Split, rounds: int = 1, seeds: Sequence[int]
     return out
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence], caption: str | None = None) -> str:
-    """A small HTML table (the book renders notebook Markdown output as CommonMark, without tables).
-
-    Cells are escaped; a cell given as ``(main, note)`` shows the note in small type below.
-    """
-    import html as _html
-
-    if any(len(r) != len(header) for r in rows):
-        raise ValueError(f"every row needs {len(header)} cells, one per header")
-
-    def cell(c) -> str:
-        if isinstance(c, tuple):
-            return f"{_html.escape(str(c[0]))}<br><small>{_html.escape(str(c[1]))}</small>"
-        return _html.escape(str(c))
-
-    cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
-    head = "".join(f"<th>{_html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table class='margin-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def sweep_table(records: list[dict], keys: Sequence[str], labels: Sequence[str], caption: str | None = None) -> str:
-    """HTML table: one row per margin, the mean over seeds of each key with its min-max below."""
+def sweep_table(records: list[dict], keys: Sequence[str], labels: Sequence[str], caption: str | None = None) -> Table:
+    """One row per margin: the mean over seeds of each key, with its min–max range below it."""
     if len(keys) != len(labels):
         raise ValueError("keys and labels must have the same length")
     stats = [summarize(records, k) for k in keys]
-    rows = [[f"{m:.2f}"] + [(f"{s['mean'][i]:.3f}", f"{s['min'][i]:.3f}–{s['max'][i]:.3f}") for s in stats]
+    rows = [[m] + [(s["mean"][i], f"{s['min'][i]:.3f}–{s['max'][i]:.3f}") for s in stats]
             for i, m in enumerate(stats[0]["margin"])]
-    return html_table(["m", *labels], rows, caption)
+    return Table(["m", *labels], rows, caption, formats={j: "{:.3f}" if j else "{:.2f}" for j in range(len(keys) + 1)})
 
 
 # ---------------------------------------------------------------------------------------------
