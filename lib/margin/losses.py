@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lib import checks
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -21,8 +23,7 @@ def _check_scale_margin(scale, margin, reduction, allow_negative) -> None:
         raise ValueError(f"margin={margin!r} must be a finite number")
     if margin < 0 and not allow_negative:
         raise ValueError(f"margin={margin!r} must be non-negative (pass allow_negative=True to override)")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r} must be one of {REDUCTIONS}")
+    checks.choice("reduction", reduction, REDUCTIONS)
 
 
 def _check_scores(scores, labels, *, what: str, lo: float, hi: float):

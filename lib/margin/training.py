@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lib import checks
+
 from .ceilings import _n_classes
 from .data import _positive_int
 from .losses import _check_scale_margin, sqrt_cos_distance_for_training
@@ -66,8 +68,7 @@ def train_margin_classifier(x, y, *, margin: float, scale: float = 30.0, emb_dim
     article's own metric. ``init`` continues training a copy of an earlier model (the article's
     adaptive schedule). Deterministic given ``seed``; the global torch RNG is left untouched.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} must be one of {KINDS}")
+    checks.choice("kind", kind, KINDS)
     _check_scale_margin(scale, margin, "mean", False)
     steps = _positive_int(steps, "steps")
     if not (isinstance(lr, (int, float)) and 0 < lr < 1):
