@@ -10,7 +10,9 @@ every chapter:
 - :mod:`lib.claims`  -- :class:`lib.claims.Claims`, a chapter's checked claims, shown as a table
   and raising when one stops holding (so that nbval fails);
 - :mod:`lib.checks`  -- argument validators for public functions (errors name the argument,
-  the value and what is allowed).
+  the value and what is allowed);
+- :mod:`lib.tables`  -- :class:`lib.tables.Table`, a small table shown as HTML in a page and as
+  aligned text elsewhere, numbers formatted as in the claims.
 
 Importing ``lib`` does no work: each module imports its heavy dependencies (torch,
 matplotlib, ipywidgets) itself, so ``import lib`` stays cheap and ``python -m lib.shuffle``

@@ -559,16 +559,6 @@ def test_draw_functions_return_figures_with_the_measured_numbers():
         assert hasattr(fig, "savefig")
 
 
-def test_table_formats_numbers_as_markdown_and_html():
-    from lib.attention_features import Table
-
-    t = Table(["a", "b"], [[0.123456, 4161], [None, "<x>"]])
-    assert repr(t) == "| a | b |\n|---|---|\n| 0.123 | 4,161 |\n| — | <x> |"
-    assert "<td>0.123</td><td>4,161</td>" in t._repr_html_() and "&lt;x&gt;" in t._repr_html_()
-    with pytest.raises(ValueError, match="2 cells"):
-        Table(["a", "b"], [[1]])
-
-
 def test_scalar_relative_error_and_records_by():
     from lib.attention_features import records_by, scalar_relative_error
 

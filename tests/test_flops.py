@@ -377,11 +377,6 @@ def test_draw_functions_return_figures():
         fl.draw_time_shares(12, t, 32)
 
 
-def test_markdown_table():
-    text = fl.markdown_table(["a", "b"], [[1234567, 0.123456], ["x", 2.0]])
-    assert text.splitlines() == ["| a | b |", "|---|---|", "| 1,234,567 | 0.1235 |", "| x | 2 |"]
-
-
 # --- bad arguments -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad,err", [(True, TypeError), (1.5, TypeError), ("512", TypeError), (0, ValueError),

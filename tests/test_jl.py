@@ -502,11 +502,3 @@ def test_draw_functions_return_figures():
             jl.draw_inner_products(V, jl.gaussian_projection(30, 50, seed=2), 0.5)]
     assert all(hasattr(f, "savefig") for f in figs)
 
-
-def test_table_renders_html_and_text_and_checks_row_lengths():
-    t = jl.Table(["N", "p"], [[100, 0.012345], [10**6, 1.5e-7], [3, None]], caption="demo")
-    html = t._repr_html_()
-    assert "<caption>demo</caption>" in html and ">1,000,000</td>" in html and ">0.0123</td>" in html
-    assert "1.5e-07" in repr(t) and "–" in repr(t)
-    with pytest.raises(ValueError, match="2 cells"):
-        jl.Table(["a", "b"], [[1]])

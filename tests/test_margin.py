@@ -453,11 +453,11 @@ def test_sweep_summarize_table_and_adaptive_schedule():
     assert ev["test_retr"] == M.retrieval_topk_accuracy(e_te, split.y_test)
     assert ev["test_misranked"] == M.misranked_fraction(e_te, split.y_test, cen)
     assert ev["new_retr"] == M.retrieval_topk_accuracy(model.embed(split.x_new), split.y_new)
-    table = M.sweep_table(recs, ["test_cls"], ["cls"], caption="a < b")
-    assert table.count("<tr>") == 3 and "<td>0.20</td>" in table and "a &lt; b" in table
-    assert f"<td>{s['mean'][0]:.3f}<br><small>{s['min'][0]:.3f}–{s['max'][0]:.3f}</small></td>" in table
-    with pytest.raises(ValueError, match="cells"):
-        M.html_table(["a", "b"], [[1]])
+    table = M.sweep_table(recs, ["test_cls"], ["cls"], caption="a < b")._repr_html_()
+    assert table.count("<tr>") == 3 and ">0.20</td>" in table and "a &lt; b" in table
+    assert f">{s['mean'][0]:.3f}<br><small>({s['min'][0]:.3f}–{s['max'][0]:.3f})</small></td>" in table
+    with pytest.raises(ValueError, match="same length"):
+        M.sweep_table(recs, ["test_cls"], ["cls", "extra"])
     ad = M.adaptive_margin_schedule(split, rounds=2, seeds=[0], steps=20)
     assert [r["round"] for r in ad] == [0, 1, 2]
     assert ad[0]["margin"] == 0.0 and ad[1]["margin"] == pytest.approx(ad[0]["diameter"])

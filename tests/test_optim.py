@@ -650,7 +650,8 @@ def test_memory_census_counts_one_buffer_saved_and_all_schemes_agree():
     ref = census["explicit buffer"]["params"]
     for c in census.values():
         np.testing.assert_allclose(c["params"], ref, rtol=0, atol=1e-12)
-    assert "P" in repr(memory_table(census)) and "<table>" in memory_table(census)._repr_html_()
+    table = memory_table(census)
+    assert "1.00 P" in repr(table) and "<td style='text-align:right'>1.00 P</td>" in table._repr_html_()
     with pytest.raises(ValueError, match="scheme"):
         memory_census("keras")
 

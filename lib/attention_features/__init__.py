@@ -12,14 +12,14 @@ after Su Jianlin, kexue.fm/archives/8601). The code, one job per module:
 - :mod:`.feature_maps` -- Performer, Taylor (full and compressed), (1 + x/p)^p and elu + 1 feature
   maps, and the kernels and attention they give;
 - :mod:`.scalar`       -- the same approximations on one score: T_p(x), (1 + x/p)^p, Performer's spread;
-- :mod:`.experiments`  -- ranks, costs, the sweeps behind the figures, and a small table;
+- :mod:`.experiments`  -- ranks, costs and the sweeps behind the figures;
 - :mod:`.figures`      -- the chapter's figures.
 
 Everything is numpy; this package re-exports every public name, so ``from lib import
 attention_features as af; af.taylor_feature_map(...)`` works as it always has.
 """
 from .attention import attention_weights, linear_attention, make_qkv, relative_error, softmax_attention
-from .experiments import (Table, approximation_sweep, attention_flops, crossover_length, numerical_rank, rank_study,
+from .experiments import (approximation_sweep, attention_flops, crossover_length, numerical_rank, rank_study,
                           records_by, singular_values)
 from .feature_maps import (KERNELS, KINDS, MAX_FEATURE_ENTRIES, approximate_attention, elu_feature_map,
                            expdef_feature_map, feature_dim, feature_map, kernel_matrix, performer_feature_map,
@@ -30,7 +30,7 @@ from .scalar import (expdef_exp, performer_estimates, performer_relative_std, sc
                      taylor_remainder_bound)
 
 __all__ = [
-    "KERNELS", "KINDS", "MAX_FEATURE_ENTRIES", "METHOD_STYLE", "Table", "approximate_attention",
+    "KERNELS", "KINDS", "MAX_FEATURE_ENTRIES", "METHOD_STYLE", "approximate_attention",
     "approximation_sweep", "attention_flops", "attention_weights", "crossover_length", "draw_attention_maps",
     "draw_error_vs_dimension", "draw_error_vs_order", "draw_exp_approximations", "draw_feature_dimension",
     "draw_performer_std", "draw_singular_values", "elu_feature_map", "expdef_exp", "expdef_feature_map",

@@ -1,4 +1,4 @@
-"""Ranks, costs and the sweeps of chapter 4, with a small table for the notebook.
+"""Ranks, costs and the sweeps of chapter 4.
 
 How far each feature map of :mod:`lib.attention_features.feature_maps` is from exact softmax
 attention as the feature dimension D grows, how the rank of the kernel matrices compares, and
@@ -101,33 +101,3 @@ def rank_study(N: int = 64, d: int = 4, orders=(1, 2, 3), scale: float = 1.0, se
         spectra[f"taylor {p}"] = singular_values(kernel_matrix("taylor_sym", Q, K, p))
     return spectra
 
-
-class Table:
-    """A small table that shows as HTML in a notebook (and as Markdown text elsewhere)."""
-
-    def __init__(self, header: list[str], rows: list[list[Any]], digits: int = 3):
-        self.header = [str(h) for h in header]
-        self.rows = [[self._cell(v, digits) for v in row] for row in rows]
-        if any(len(row) != len(self.header) for row in self.rows):
-            raise ValueError(f"every row must have {len(self.header)} cells, like the header")
-
-    @staticmethod
-    def _cell(v: Any, digits: int) -> str:
-        if v is None:
-            return "—"
-        if isinstance(v, (float, np.floating)):
-            return f"{float(v):.{digits}g}"
-        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-            return f"{int(v):,}"
-        return str(v)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
-        return f"<table class='table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    def __repr__(self) -> str:
-        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in self.rows])

@@ -27,7 +27,7 @@ from .counter import UncountedFlopsWarning, count_flops, count_model_flops, flop
 from .timing import (CLOCKS, SOFTMAX_STAGES, STAGE_GROUPS, LayerTimings, achieved_gflops, crossover_length,
                      time_forward, time_layer_sweep, time_stages)
 from .figures import (draw_core_times, draw_cost_breakdown, draw_flop_check, draw_linear_vs_standard,
-                      draw_time_ratio, draw_time_shares, markdown_table)
+                      draw_time_ratio, draw_time_shares)
 
 __all__ = [
     "ATTENTION_KINDS", "BERT_MAX_POSITIONS", "BERT_VOCAB", "CLOCKS", "PRESETS", "SOFTMAX_STAGES", "STAGE_GROUPS",
@@ -36,7 +36,7 @@ __all__ = [
     "draw_core_times", "draw_cost_breakdown", "draw_flop_check", "draw_linear_vs_standard", "draw_time_ratio",
     "draw_time_shares", "elu_feature_map", "ffn_mults", "flop_check", "flops_from_mults", "layer_mults",
     "layer_mults_linear", "linear_attention_core", "linear_attention_mults", "linear_speedup",
-    "linear_vs_standard_crossover", "markdown_table", "matmul_params", "model_mults", "model_summary",
+    "linear_vs_standard_crossover", "matmul_params", "model_mults", "model_summary",
     "quadratic_dominance_length", "sa_ffn_crossover", "softmax_attention_core", "standard_attention_core_mults",
     "time_forward", "time_layer_sweep", "time_stages", "training_flops_per_token",
 ]

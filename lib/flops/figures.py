@@ -1,12 +1,10 @@
-"""The figures of chapter 2, and a Markdown table helper; each ``draw_*`` returns a matplotlib Figure.
+"""The figures of chapter 2; each ``draw_*`` returns a matplotlib Figure.
 
 Figures are made with :mod:`lib.style`. Measured times come in as a :class:`~lib.flops.timing.LayerTimings`
 and are labelled as measured when the page was built.
 Chapter 2, after Su Jianlin, kexue.fm/archives/8610.
 """
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -216,16 +214,3 @@ def draw_core_times(t: LayerTimings, heads: int = 12, head_dim: int = 64):
     ax.set_title(f"Attention cores, h = {h}, d = {d}, {t.threads} thread: measured when this page was built", fontsize=9)
     return fig
 
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """A Markdown table; ints get thousands separators, floats 4 significant digits."""
-    def cell(v):
-        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-            return f"{int(v):,}"
-        if isinstance(v, (float, np.floating)):
-            return f"{v:.4g}"
-        return str(v)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)

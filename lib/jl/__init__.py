@@ -8,8 +8,8 @@ Logarithms are natural.
 Submodules: :mod:`~lib.jl.bounds` (closed forms of the lemma and its proof, exact chi-square
 tails), :mod:`~lib.jl.projections` (random projections and the distortions they cause),
 :mod:`~lib.jl.sampling` (Monte Carlo samples of the proof's steps, test points),
-:mod:`~lib.jl.experiments` (success rate and minimal dimension), :mod:`~lib.jl.figures` (the
-chapter's draw functions) and :mod:`~lib.jl.table` (a table for the notebook). Importing the
+:mod:`~lib.jl.experiments` (success rate and minimal dimension) and :mod:`~lib.jl.figures` (the
+chapter's draw functions); the notebook's tables are :class:`lib.tables.Table`. Importing the
 package is cheap: scipy and matplotlib are imported by the functions that use them.
 """
 from lib.jl.bounds import (chebyshev_tail_bound, chernoff_lambda_star, chernoff_log_objective, chernoff_tails,
@@ -22,7 +22,6 @@ from lib.jl.experiments import (direct_max_distortions, empirical_min_dim, jl_su
                                 max_inner_product_errors, min_dim_from_curve, one_projection_ratios, wilson_interval)
 from lib.jl.figures import (draw_chernoff_objective, draw_dimension_bound, draw_distortion_histogram,
                             draw_inner_products, draw_success_curve, draw_tail_bounds)
-from lib.jl.table import Table
 
 __all__ = [
     "jl_min_dim", "jl_failure_bound", "unit_norm_tail_bound", "orthogonality_tail_bound", "chebyshev_tail_bound",
@@ -35,5 +34,4 @@ __all__ = [
     "min_dim_from_curve", "empirical_min_dim", "max_inner_product_errors", "wilson_interval",
     "draw_chernoff_objective", "draw_tail_bounds", "draw_distortion_histogram", "draw_success_curve",
     "draw_dimension_bound", "draw_inner_products",
-    "Table",
 ]

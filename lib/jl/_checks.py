@@ -1,7 +1,10 @@
 """Argument checks shared by the chapter 7 modules (the Johnson–Lindenstrauss lemma).
 
 Each returns the value in the form the caller computes with, or raises ``TypeError`` /
-``ValueError`` naming the argument, its value and what is allowed.
+``ValueError`` naming the argument, its value and what is allowed. Integers are checked with
+:func:`lib.checks.integer`; the checks here accept or refuse other values than :mod:`lib.checks`
+would (``_check_eps`` takes any ``numbers.Real``, ``fractions.Fraction`` included;
+``_check_probability`` raises ``ValueError`` for a wrong type) or have no counterpart there.
 """
 from __future__ import annotations
 
@@ -9,14 +12,6 @@ import math
 import numbers
 
 import numpy as np
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}={value!r} must be an integer (got {type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name}={value!r} must be an integer of at least {minimum}")
-    return int(value)
 
 
 def _check_eps(eps) -> float:

@@ -14,7 +14,8 @@ import numbers
 
 import numpy as np
 
-from lib.jl._checks import _check_dims, _check_eps, _check_int, _scalar_or_array
+from lib import checks
+from lib.jl._checks import _check_dims, _check_eps, _scalar_or_array
 
 
 def jl_min_dim(N: int, eps: float, constant: float = 24.0) -> int:
@@ -27,7 +28,7 @@ def jl_min_dim(N: int, eps: float, constant: float = 24.0) -> int:
     integer for integer ``N >= 2`` and rational constants (ln N is transcendental), so rounding
     only matters if ``x`` lies within about 1e-12 of an integer, where the float result decides.
     """
-    N = _check_int("N", N, 2)
+    N = checks.integer("N", N, at_least=2)
     eps = _check_eps(eps)
     if isinstance(constant, (bool, np.bool_)) or not isinstance(constant, numbers.Real):
         raise TypeError(f"constant={constant!r} must be a positive finite number")
@@ -47,8 +48,8 @@ def jl_failure_bound(N: int, n: int, eps: float, clip: bool = False) -> float:
     ``2 * binom(N, 2) = N (N-1)`` pairs times the unit-norm tail bound; computed in log space
     so that ``N = 10**12`` does not overflow. With ``clip`` the result is capped at 1.
     """
-    N = _check_int("N", N, 2)
-    n = _check_int("n", n, 1)
+    N = checks.integer("N", N, at_least=2)
+    n = checks.integer("n", n, at_least=1)
     eps = _check_eps(eps)
     log_bound = _log_failure_bound(N, n, eps)
     if clip:
@@ -84,7 +85,7 @@ def markov_upper_tail_bound(eps: float) -> float:
 
 def square_mgf(lam, n: int):
     """``E[exp(lam * u_i^2)] = sqrt(n / (n - 2 lam))`` for ``u_i ~ N(0, 1/n)`` and ``lam < n/2`` (§2)."""
-    n = _check_int("n", n, 1)
+    n = checks.integer("n", n, at_least=1)
     lam_arr = np.asarray(lam, dtype=float)
     if not np.all(np.isfinite(lam_arr)) or np.any(lam_arr >= n / 2):
         raise ValueError(f"lam={lam!r} must be finite and below n/2 = {n / 2:g} (the MGF diverges there)")
@@ -96,7 +97,8 @@ def chernoff_log_objective(lam, n: int, eps: float):
 
     ``log[exp(-lam (1 + eps)) (n / (n - 2 lam))^(n/2)] = -lam (1 + eps) - (n/2) ln(1 - 2 lam / n)``.
     """
-    n, eps = _check_int("n", n, 1), _check_eps(eps)
+    n = checks.integer("n", n, at_least=1)
+    eps = _check_eps(eps)
     lam_arr = np.asarray(lam, dtype=float)
     if np.any(~np.isfinite(lam_arr)) or np.any(lam_arr <= 0) or np.any(lam_arr >= n / 2):
         raise ValueError(f"lam={lam!r} must lie in the open interval (0, n/2) = (0, {n / 2:g})")
@@ -105,7 +107,8 @@ def chernoff_log_objective(lam, n: int, eps: float):
 
 def chernoff_lambda_star(n: int, eps: float) -> float:
     """The minimiser of :func:`chernoff_log_objective`: ``lam* = n eps / (2 (1 + eps))`` (§2)."""
-    n, eps = _check_int("n", n, 1), _check_eps(eps)
+    n = checks.integer("n", n, at_least=1)
+    eps = _check_eps(eps)
     return n * eps / (2.0 * (1.0 + eps))
 
 
@@ -154,8 +157,7 @@ def union_bound_min_dim(N: int, eps: float, tail: str = "exact") -> int:
     proof costs how much. Every tail is below the article's, which passes at ``jl_min_dim(N, eps)``;
     the search scans down from there in blocks and returns one more than the largest failing ``n``.
     """
-    if tail not in ("article", "chernoff", "exact"):
-        raise ValueError(f"tail={tail!r} must be one of 'article', 'chernoff', 'exact'")
+    checks.choice("tail", tail, ("article", "chernoff", "exact"))
     hi = jl_min_dim(N, eps)
     if tail == "exact":  # the exact tail is below the Chernoff one, so nothing above that answer fails
         hi = union_bound_min_dim(N, eps, "chernoff")

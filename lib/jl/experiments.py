@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.jl._checks import _check_dims, _check_eps, _check_int, _check_points, _check_probability, _rng
+from lib import checks
+from lib.jl._checks import _check_dims, _check_eps, _check_points, _check_probability, _rng
 from lib.jl.bounds import jl_min_dim
 from lib.jl.projections import (_gaussian_matrix, distortion_ratios, inner_product_errors, max_distortion,
                                 pairwise_sq_dists, project, span_coordinates)
@@ -27,7 +28,7 @@ def one_projection_ratios(points, n: int, seed=None) -> np.ndarray:
     The histogram figure of chapter 7 shows exactly these ratios for a given ``seed``.
     """
     Z = span_coordinates(points)  # (N, k), same distances as the points
-    n = _check_int("n", n, 1)
+    n = checks.integer("n", n, at_least=1)
     A = _gaussian_matrix(_rng(seed), n, Z.shape[1])  # (n, k): N(0, 1/n), any n vs k
     return distortion_ratios(Z, project(Z, A))
 
@@ -47,7 +48,7 @@ def max_distortion_curve(X, ns, trials: int, seed=None) -> np.ndarray:
     ns_arr = _check_dims(ns)
     if ns_arr.ndim != 1 or np.any(np.diff(ns_arr) <= 0):
         raise ValueError(f"ns={ns!r} must be a strictly increasing 1-D sequence of positive integers")
-    trials = _check_int("trials", trials, 1)
+    trials = checks.integer("trials", trials, at_least=1)
     rng = _rng(seed)
     Z = span_coordinates(X - X.mean(axis=0))  # (N, k), same distances as X
     N, k = Z.shape
@@ -87,7 +88,8 @@ def direct_max_distortions(X, n: int, trials: int, seed=None) -> np.ndarray:
     uses it to check that :func:`max_distortion_curve`'s shortcuts change nothing.
     """
     X = _check_points("X", X, 2)
-    n, trials = _check_int("n", n, 1), _check_int("trials", trials, 1)
+    n = checks.integer("n", n, at_least=1)
+    trials = checks.integer("trials", trials, at_least=1)
     rng = _rng(seed)
     return np.array([max_distortion(X, project(X, _gaussian_matrix(rng, n, X.shape[1])))
                      for _ in range(trials)])
@@ -95,7 +97,8 @@ def direct_max_distortions(X, n: int, trials: int, seed=None) -> np.ndarray:
 
 def jl_success_rate(X, n: int, eps: float, trials: int, seed=None) -> float:
     """Fraction of ``trials`` random ``N(0, 1/n)`` projections that keep every pair within ``1 +- eps``."""
-    n, eps = _check_int("n", n, 1), _check_eps(eps)
+    n = checks.integer("n", n, at_least=1)
+    eps = _check_eps(eps)
     return float(np.mean(max_distortion_curve(X, [n], trials, seed)[:, 0] <= eps))
 
 
@@ -132,11 +135,11 @@ def empirical_min_dim(X, eps: float, target: float | None = None, trials: int = 
     eps = _check_eps(eps)
     target = (N - 1) / N if target is None else target
     _check_probability("target", target)
-    n_hi = jl_min_dim(N, eps) if n_hi is None else _check_int("n_hi", n_hi, 1)
-    n_lo = _check_int("n_lo", n_lo, 1)
+    n_hi = jl_min_dim(N, eps) if n_hi is None else checks.integer("n_hi", n_hi, at_least=1)
+    n_lo = checks.integer("n_lo", n_lo, at_least=1)
     if n_lo > n_hi:
         raise ValueError(f"n_lo={n_lo} must not exceed n_hi={n_hi}")
-    grid_points = _check_int("grid_points", grid_points, 2)
+    grid_points = checks.integer("grid_points", grid_points, at_least=2)
     ns = _geometric_grid(n_lo, n_hi, grid_points)
     D = max_distortion_curve(X, ns, trials, seed)
     return min_dim_from_curve(ns, D, eps, target)
@@ -149,7 +152,8 @@ def max_inner_product_errors(V, n: int, trials: int, seed=None) -> np.ndarray:
     (:func:`span_coordinates`, which keeps inner products), so the cost does not grow with ``m``.
     """
     V = _check_points("V", V, 2)
-    n, trials = _check_int("n", n, 1), _check_int("trials", trials, 1)
+    n = checks.integer("n", n, at_least=1)
+    trials = checks.integer("trials", trials, at_least=1)
     Z = span_coordinates(V)  # (N, k)
     Z /= np.linalg.norm(Z, axis=1, keepdims=True)  # undo rounding at the 1e-16 level
     rng = _rng(seed)

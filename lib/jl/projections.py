@@ -13,7 +13,8 @@ import warnings
 
 import numpy as np
 
-from lib.jl._checks import _check_int, _check_points, _rng
+from lib import checks
+from lib.jl._checks import _check_points, _rng
 
 
 def _gaussian_matrix(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -27,7 +28,8 @@ def gaussian_projection(n: int, m: int, seed=None, dtype=np.float64) -> np.ndarr
     ``n`` is the target dimension, ``m`` the original one; the variance is ``1/n`` so that
     ``E ||A x||^2 = ||x||^2``. Warns (does not fail) when ``n >= m``: that is no reduction.
     """
-    n, m = _check_int("n", n, 1), _check_int("m", m, 1)
+    n = checks.integer("n", n, at_least=1)
+    m = checks.integer("m", m, at_least=1)
     if n >= m:
         warnings.warn(f"gaussian_projection: n={n} >= m={m}, so this projection does not reduce the dimension",
                       stacklevel=2)
@@ -64,8 +66,7 @@ def distortion_ratios(X, Y, on_duplicate: str = "raise") -> np.ndarray:
     points of ``X`` have no ratio: ``on_duplicate="raise"`` names the first such pair,
     ``"skip"`` leaves those pairs out.
     """
-    if on_duplicate not in ("raise", "skip"):
-        raise ValueError(f"on_duplicate={on_duplicate!r} must be 'raise' or 'skip'")
+    checks.choice("on_duplicate", on_duplicate, ("raise", "skip"))
     X, Y = _check_points("X", X, 2), _check_points("Y", Y, 2)
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f"X has {X.shape[0]} points but Y has {Y.shape[0]}: they must be the same points")

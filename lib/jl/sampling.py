@@ -12,7 +12,8 @@ import numbers
 
 import numpy as np
 
-from lib.jl._checks import _check_int, _rng
+from lib import checks
+from lib.jl._checks import _rng
 
 
 
@@ -25,7 +26,9 @@ def projected_norm_ratios(x, n: int, draws: int, seed=None, chunk: int = 2000) -
     x = np.asarray(x, dtype=float)
     if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)) or not np.any(x):
         raise ValueError(f"x must be a finite non-zero 1-D vector, got shape {x.shape}")
-    n, draws, chunk = _check_int("n", n, 1), _check_int("draws", draws, 1), _check_int("chunk", chunk, 1)
+    n = checks.integer("n", n, at_least=1)
+    draws = checks.integer("draws", draws, at_least=1)
+    chunk = checks.integer("chunk", chunk, at_least=1)
     rng = _rng(seed)
     out = np.empty(draws)
     for start in range(0, draws, chunk):
@@ -41,7 +44,9 @@ def random_inner_products(n: int, pairs: int, seed=None, chunk: int = 10_000) ->
     The orthogonality lemma of chapter 7 (§3) bounds ``P(|<u, v>| >= eps)`` by ``4 exp(-eps^2 n / 8)``;
     the exact variance is ``1/n``.
     """
-    n, pairs, chunk = _check_int("n", n, 1), _check_int("pairs", pairs, 1), _check_int("chunk", chunk, 1)
+    n = checks.integer("n", n, at_least=1)
+    pairs = checks.integer("pairs", pairs, at_least=1)
+    chunk = checks.integer("chunk", chunk, at_least=1)
     rng = _rng(seed)
     out = np.empty(pairs)
     for start in range(0, pairs, chunk):
@@ -58,7 +63,9 @@ def correlated_unit_vectors(N: int, m: int, rank: int = 3, noise: float = 0.6, s
     standard Gaussian: a shared low-rank part makes some pairs strongly (anti-)correlated, unlike
     independent Gaussian directions, which are all nearly orthogonal when ``m`` is large.
     """
-    N, m, rank = _check_int("N", N, 2), _check_int("m", m, 1), _check_int("rank", rank, 1)
+    N = checks.integer("N", N, at_least=2)
+    m = checks.integer("m", m, at_least=1)
+    rank = checks.integer("rank", rank, at_least=1)
     if not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise={noise!r} must be a non-negative finite number")
     rng = _rng(seed)

@@ -27,7 +27,7 @@ from lib.optim.formulas import (VARIANT_LABELS, VARIANTS, adam_v_inflation, beta
                                 v_inflation_monte_carlo, window_weights)
 from lib.optim.optimizers import AccumAdam, AccumSGDM, EMASGDM, ExplicitAccumulator
 from lib.optim.memory import MEMORY_SCHEMES, memory_census, state_bytes
-from lib.optim.tables import HTMLTable, beta_tilde_table, memory_table
+from lib.optim.tables import beta_tilde_table, memory_table
 from lib.optim.theory import expected_excess_risk, per_update_coefficients, stationary_excess_risk
 from lib.optim.problems import (RandomProblem, ema_param_groups, max_gap, random_problem_run, resume_gap,
                                 torch_sgd_param_groups)
@@ -39,7 +39,7 @@ __all__ = [
     "VARIANTS", "VARIANT_LABELS", "chi", "beta_tilde", "window_weights", "adam_v_inflation",
     "v_inflation_monte_carlo",
     "EMASGDM", "AccumSGDM", "AccumAdam", "ExplicitAccumulator",
-    "MEMORY_SCHEMES", "memory_census", "state_bytes", "HTMLTable", "beta_tilde_table", "memory_table",
+    "MEMORY_SCHEMES", "memory_census", "state_bytes", "beta_tilde_table", "memory_table",
     "per_update_coefficients", "expected_excess_risk", "stationary_excess_risk",
     "RandomProblem", "ema_param_groups", "torch_sgd_param_groups", "random_problem_run", "max_gap", "resume_gap",
     "make_sgdm", "constant_gradient_run", "adam_first_update", "quadratic_trajectories", "linear_regression_run",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from lib import checks
 from lib.optim.formulas import VARIANTS, _check_k, _check_real
 from lib.optim.optimizers import AccumAdam, AccumSGDM, EMASGDM, ExplicitAccumulator
 
@@ -23,8 +24,7 @@ def make_sgdm(variant: str, params, *, lr: float, beta: float, k: int):
         return EMASGDM(params, lr=lr, beta=beta)
     if variant == "explicit":
         return ExplicitAccumulator(EMASGDM(params, lr=lr, beta=beta), k)
-    if variant not in VARIANTS:
-        raise ValueError(f"variant={variant!r} must be one of {TRAJECTORY_VARIANTS}")
+    checks.choice("variant", variant, TRAJECTORY_VARIANTS)  # "plain" and "explicit" returned above
     return AccumSGDM(params, lr=lr, beta=beta, k=k, variant=variant)
 
 

@@ -1,7 +1,9 @@
 """Closed forms of chapter 5: the indicator chi, beta_tilde, momentum weights, Adam's v inflation.
 
 Also the argument checks shared by the package (they raise ValueError/TypeError naming the
-argument, its value and what is allowed).
+argument, its value and what is allowed). They stay here rather than in :mod:`lib.checks` because
+they accept or refuse other values: ``_check_k`` raises ValueError for a wrong type, and
+``_check_real`` takes any ``numbers.Real`` (``fractions.Fraction`` included).
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import math
 import numbers
 
 import numpy as np
+
+from lib import checks
 
 VARIANTS = ("chi", "beta_tilde", "sparse")
 # Legend labels (matplotlib mathtext).
@@ -30,12 +34,6 @@ def _check_real(name: str, value, low: float, high: float | None = None, *, high
         upper = "" if high is None else (f" and < {high}" if high_open else f" and <= {high}")
         raise ValueError(f"{name}={value!r} must be finite, >= {low}{upper}")
     return v
-
-
-def _check_variant(variant) -> str:
-    if variant not in VARIANTS:
-        raise ValueError(f"variant={variant!r} must be one of {VARIANTS}")
-    return variant
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,7 +77,7 @@ def window_weights(beta: float, k: int, n_windows: int, variant: str) -> np.ndar
     k = _check_k(k)
     if isinstance(n_windows, bool) or not isinstance(n_windows, numbers.Integral) or n_windows < 1:
         raise ValueError(f"n_windows={n_windows!r} must be a positive integer")
-    variant = _check_variant(variant)
+    variant = checks.choice("variant", variant, VARIANTS)
     t = np.arange(1, k * n_windows + 1)  # micro-steps 1..kn
     age = k * n_windows - t  # 0 for the newest gradient
     if variant == "chi":

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from lib import checks
 from lib.optim.formulas import _check_k
 from lib.optim.optimizers import AccumSGDM, EMASGDM, ExplicitAccumulator
 
@@ -49,8 +50,7 @@ def memory_census(scheme: str, *, widths: Sequence[int] = (64, 256, 256, 10), k:
     parameter's post-accumulate-grad hook); ``idle_grad_bytes``, live ``.grad`` between micro-steps;
     and ``params``, the final flat parameter vector (float64), to check the schemes agree.
     """
-    if scheme not in MEMORY_SCHEMES:
-        raise ValueError(f"scheme={scheme!r} must be one of {MEMORY_SCHEMES}")
+    checks.choice("scheme", scheme, MEMORY_SCHEMES)
     k = _check_k(k)
     gen = torch.Generator().manual_seed(seed)
     layers = []

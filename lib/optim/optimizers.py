@@ -16,7 +16,8 @@ from collections.abc import Callable
 import torch
 from torch.optim import Optimizer
 
-from lib.optim.formulas import _check_k, _check_real, _check_variant, beta_tilde
+from lib import checks
+from lib.optim.formulas import VARIANTS, _check_k, _check_real, beta_tilde
 
 
 def _grad_of(p: torch.Tensor) -> torch.Tensor | None:
@@ -74,7 +75,7 @@ class _Accumulating(Optimizer):
 
     def __init__(self, params, defaults: dict):
         self._k = _check_k(defaults["k"])
-        _check_variant(defaults["variant"])
+        checks.choice("variant", defaults["variant"], VARIANTS)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from lib import checks
 from lib.optim.formulas import _check_k
 from lib.optim.optimizers import ExplicitAccumulator
 
@@ -88,8 +89,7 @@ def random_problem_run(make_optimizer: Callable, *, k: int, windows: int = 40, m
     k = _check_k(k)
     if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
         raise ValueError(f"windows={windows!r} must be a positive integer")
-    if mode not in ("micro", "big"):
-        raise ValueError(f"mode={mode!r} must be 'micro' or 'big'")
+    checks.choice("mode", mode, ("micro", "big"))
     gen = torch.Generator().manual_seed(seed + 1)
     n_data = 1 if repeat_micro_batch else k
     x = torch.randn(windows, n_data, 3, 5, generator=gen, dtype=dtype).expand(windows, k, 3, 5)  # (W, k, B, 5)

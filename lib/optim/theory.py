@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lib import checks
 from lib.optim.formulas import _check_k, _check_real, beta_tilde
 
 THEORY_VARIANTS = ("plain", "chi", "beta_tilde", "sparse")
@@ -25,8 +26,7 @@ def per_update_coefficients(beta: float, k: int, variant: str, micro_batch: int)
     """
     beta = _check_real("beta", beta, 0.0, 1.0)
     k = 1 if variant == "plain" else _check_k(k)
-    if variant not in THEORY_VARIANTS:
-        raise ValueError(f"variant={variant!r} must be one of {THEORY_VARIANTS}")
+    checks.choice("variant", variant, THEORY_VARIANTS)
     if variant in ("plain", "chi"):
         return beta, 1 - beta, float(micro_batch * k)
     b = beta_tilde(beta, k) if variant == "beta_tilde" else beta
