@@ -50,9 +50,3 @@ def test_every_figure_draws():
 def test_order_probabilities_needs_a_factorial_number_of_orders():
     with pytest.raises(ValueError, match="k!"):
         F.draw_order_probabilities("article", 10, exact={"article": np.ones(5) / 5}, ranks={"article": np.zeros(10, int)})
-
-
-def test_markdown_table_lays_out_rows_and_refuses_ragged_ones():
-    assert F.markdown_table(["a", "b"], [[1, 2], ["x", 3.5]]) == "| a | b |\n|---|---|\n| 1 | 2 |\n| x | 3.5 |"
-    with pytest.raises(ValueError, match="2 cells"):
-        F.markdown_table(["a", "b"], [[1]])

@@ -28,14 +28,6 @@ METHOD_COLORS = {
 CHUNK_COLORS = [style.PALETTE[k] for k in ("sky", "orange", "green", "vermillion", "yellow", "purple", "blue", "grey")]
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """A Markdown table (for ``IPython.display.Markdown``) from a header and rows of cells."""
-    if any(len(r) != len(header) for r in rows):
-        raise ValueError(f"every row must have {len(header)} cells, like the header {list(header)}")
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
-
-
 def _chunk_label(line: int, n: int) -> str:
     """Line ``j*n + i`` is ``"<letter j><i+1>"``: chunk A, B, ... and its place in the chunk."""
     return f"{chr(65 + line // n)}{line % n + 1}"
