@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -208,26 +207,40 @@ def test_a_worker_that_keeps_dying_fails_the_run_with_nothing_at_the_destination
     cluster.wait_for_workers(2, timeout=60)
 
 
-def test_each_task_stays_within_the_memory_budget(fast_dir, sync):
+MEASURE_PEAK = """
+import sys, tracemalloc
+from pathlib import Path
+import dask
+from lib.shuffle.cluster import shuffle_file_dask
+src, small, out, budget = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+with dask.config.set(scheduler="synchronous"):
+    shuffle_file_dask(small, out, memory=budget, seed=0, split=3)  # imports and first-call set-up done
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    report = shuffle_file_dask(src, out, memory=budget, seed=0, split=3)
+    peak = tracemalloc.get_traced_memory()[1] - base
+print(report.n_buckets, report.n_blocks, report.n_oversized, peak)
+"""
+
+
+def test_each_task_stays_within_the_memory_budget(fast_dir):
     """Peak traced memory (numpy reports to tracemalloc) of a whole run on the synchronous scheduler.
 
-    Tasks run one after another in this process, so the peak is the largest task plus the
+    Tasks run one after another in one process, so the peak is the largest task plus the
     buffers kept between tasks plus the client's arrays: it must stay within one task's budget
-    plus fixed-size numpy temporaries (the 256 KiB pieces of ``core.copy_lines``).
+    plus fixed-size numpy temporaries (the 256 KiB pieces of ``core.copy_lines``). Measured in a
+    fresh process: tracemalloc counts every thread's allocations, and a Dask client left by
+    another test in this process (the module's shared cluster) would add its own.
     """
     src = fast_dir / "in"
     corpus(src, 60_000, seed=5)  # about 6 MB
     (fast_dir / "small").write_bytes(b"a\nb\n")
     budget = 2 << 20
-    shuffle_file_dask(fast_dir / "small", fast_dir / "out", memory=budget, seed=0, split=3)  # imports done
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        report = shuffle_file_dask(src, fast_dir / "out", memory=budget, seed=0, split=3)
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-    assert report.n_buckets > 4 and report.n_blocks > 4 and report.n_oversized == 0
+    done = subprocess.run([sys.executable, "-c", MEASURE_PEAK, str(src), str(fast_dir / "small"),
+                           str(fast_dir / "out"), str(budget)], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    n_buckets, n_blocks, n_oversized, peak = map(int, done.stdout.split())
+    assert n_buckets > 4 and n_blocks > 4 and n_oversized == 0
     assert 0.5 * budget < peak < budget + (300 << 10), peak
 
 
