@@ -125,12 +125,33 @@ def test_the_command_imports_no_plotting_library():
 
 
 def test_clean_removes_leftovers_of_dead_runs_only(tmp_path):
-    dead = tmp_path / f"{files.TAG}.999999999.0.0badf00d"
+    dead = tmp_path / f"{files.TAG}.{files.host_name()}.999999999.0.0badf00d"
     dead.mkdir()
-    alive = tmp_path / f"{files.TAG}.{os.getpid()}.0.00c0ffee"  # this test's own process: alive
+    alive = tmp_path / f"{files.TAG}.{files.host_name()}.{os.getpid()}.0.00c0ffee"  # this test's own process: alive
     alive.mkdir()
     r = command("--clean", "--tmpdir", tmp_path)
     assert r.returncode == 0 and not dead.exists() and alive.exists()
+
+
+def test_a_run_leaves_the_temporary_files_of_other_hosts_alone(tmp_path):
+    """A folder shared by hosts (NFS): a run here must not judge another host's pids (they mean nothing here)."""
+    tmp, outdir = tmp_path / "tmp", tmp_path / "out"
+    tmp.mkdir()
+    outdir.mkdir()
+    other = "other-" + files.host_name()
+    theirs = [tmp / f"{files.TAG}.{other}.999999999.0.0badf00d",
+              outdir / f".shuffled.txt.{files.TAG}.{other}.999999999.0.0badf00d.tmp"]
+    theirs[0].mkdir()
+    theirs[1].write_bytes(b"partial")
+    ours = tmp / f"{files.TAG}.{files.host_name()}.999999999.0.0badf00d"
+    ours.mkdir()
+    (tmp_path / "in.txt").write_bytes(b"a\nb\nc\n")
+    r = command(tmp_path / "in.txt", "-o", outdir / "shuffled.txt", "--tmpdir", tmp, "--seed", 1)
+    assert r.returncode == 0, r.stderr
+    assert sorted_lines((outdir / "shuffled.txt").read_bytes()) == [b"a\n", b"b\n", b"c\n"]
+    assert all(p.exists() for p in theirs) and not ours.exists()
+    r = command("--clean", "--tmpdir", tmp, "-o", outdir / "shuffled.txt")
+    assert r.returncode == 0 and all(p.exists() for p in theirs)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])

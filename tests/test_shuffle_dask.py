@@ -366,11 +366,11 @@ def test_bad_inputs_and_outputs_are_clear_errors(fast_dir, sync):
 
 
 def test_leftovers_of_dead_runs_on_this_host_are_removed_others_kept(fast_dir):
-    host = layout.host_name()
+    host = files.host_name()
     dead = fast_dir / f"{layout.TAG}.{host}.999999999.0.0badf00d"
     alive = fast_dir / f"{layout.TAG}.{host}.{os.getpid()}.0.00c0ffee"
     elsewhere = fast_dir / f"{layout.TAG}.other-host.999999999.0.0badf00d"
-    engine_style = fast_dir / f"{files.TAG}.999999999.0.0badf00d"
+    engine_style = fast_dir / f"{files.TAG}.{host}.999999999.0.0badf00d"
     for d in (dead, alive, elsewhere, engine_style):
         d.mkdir()
     out_tmp = fast_dir / f".out.{layout.TAG}.{host}.999999999.0.12345678.tmp"
@@ -416,7 +416,7 @@ def test_command_errors_are_one_line_with_a_status(fast_dir, args, status, messa
 
 
 def test_command_clean_removes_cluster_leftovers_of_this_host(fast_dir):
-    dead = fast_dir / f".out.{layout.TAG}.{layout.host_name()}.999999999.0.0badf00d.tmp"
+    dead = fast_dir / f".out.{layout.TAG}.{files.host_name()}.999999999.0.0badf00d.tmp"
     dead.write_bytes(b"x")
     r = command("--clean", "--engine", "dask", "-o", fast_dir / "out")
     assert r.returncode == 0 and not dead.exists()

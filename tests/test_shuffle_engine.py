@@ -263,16 +263,37 @@ def test_an_error_in_a_worker_stops_the_run_and_cleans_up(fast_dir, monkeypatch)
 
 
 def test_leftovers_of_dead_processes_are_removed_and_live_ones_kept(fast_dir):
-    dead = fast_dir / f"{files.TAG}.999999999.0.deadbeef"
+    host = files.host_name()
+    dead = fast_dir / f"{files.TAG}.{host}.999999999.0.deadbeef"
     dead.mkdir()
     (dead / "b-0").write_bytes(b"x")
-    dead_out = fast_dir / f".out.{files.TAG}.999999999.0.cafe.tmp"
+    dead_out = fast_dir / f".out.{files.TAG}.{host}.999999999.0.cafe.tmp"
     dead_out.write_bytes(b"partial")
     mine = fast_dir / files.owner_tag()
     mine.mkdir()
     removed = remove_leftovers(fast_dir)
     assert sorted(removed) == sorted([str(dead), str(dead_out)])
     assert mine.exists() and not dead.exists() and not dead_out.exists()
+
+
+def test_leftovers_of_another_host_are_never_removed(fast_dir):
+    """On a folder shared by several hosts (NFS) a pid says nothing about another host's process."""
+    host = files.host_name()
+    assert files.owner_tag().startswith(f"{files.TAG}.{host}.{os.getpid()}.")
+    other = "other-" + host  # a different host name, however this one is called
+    gone = 999_999_999  # no such process here
+    theirs = [fast_dir / f"{files.TAG}.{other}.{gone}.0.deadbeef",  # its workspace
+              fast_dir / f".out.{files.TAG}.{other}.{gone}.0.cafe.tmp",  # its output being written
+              fast_dir / f"{files.TAG}.{other}.{os.getpid()}.1.deadbeef",  # a pid alive here, another start
+              fast_dir / f"{files.TAG}.{gone}.0.deadbeef"]  # the older form without a host: whose is unknown
+    for p in theirs:
+        p.mkdir()
+    (theirs[0] / "b-0").write_bytes(b"x")
+    ours = fast_dir / f"{files.TAG}.{host}.{gone}.0.deadbeef"
+    ours.mkdir()
+    assert remove_leftovers(fast_dir) == [str(ours)]
+    assert all(p.exists() for p in theirs) and (theirs[0] / "b-0").exists()
+    assert remove_leftovers(fast_dir) == []
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [

@@ -1,17 +1,22 @@
 """Files for the shuffle command: sizes, temporary names, atomic outputs, reading lines in blocks.
 
-Temporary names carry the owning process id and its start time (``lib-shuffle.PID.START.TOKEN``),
-so that a later run can tell a leftover of a killed process (removed) from the work of a
-running one (left alone). Outputs are written under such a name next to the destination and
-renamed into place only when complete.
+Temporary names carry the host, the owning process id and its start time
+(``lib-shuffle.HOST.PID.START.TOKEN``), so that a later run can tell a leftover of a killed
+process (removed) from the work of a running one (left alone). A process id means nothing on
+another machine, so on a folder shared by several hosts (NFS) a run judges only its own
+host's names. Outputs are written under such a name next to the destination and renamed into
+place only when complete. The cluster engine uses the same names with its own tag
+(:mod:`lib.shuffle.cluster.layout`).
 """
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import secrets
 import shutil
+import socket
 import stat
 from pathlib import Path
 
@@ -20,7 +25,6 @@ import numpy as np
 TAG = "lib-shuffle"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
-_LEFTOVER = re.compile(re.escape(TAG) + r"\.(\d+)\.(\d+)\.[0-9a-f]+")
 
 
 class ShuffleError(Exception):
@@ -61,10 +65,15 @@ def _start_time(pid: int) -> int:
         return 0
 
 
-def owner_tag() -> str:
-    """``lib-shuffle.PID.START.TOKEN`` for this process (a fresh token each call)."""
+def host_name() -> str:
+    """This machine's name with only letters, digits and '-' (dots would break the tag)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def owner_tag(tag: str = TAG) -> str:
+    """``TAG.HOST.PID.START.TOKEN`` for this process (a fresh token each call)."""
     pid = os.getpid()
-    return f"{TAG}.{pid}.{_start_time(pid)}.{secrets.token_hex(4)}"
+    return f"{tag}.{host_name()}.{pid}.{_start_time(pid)}.{secrets.token_hex(4)}"
 
 
 def owner_alive(pid: int, start: int) -> bool:
@@ -79,19 +88,29 @@ def owner_alive(pid: int, start: int) -> bool:
     return not (start and now and now != start)
 
 
-def remove_leftovers(directory: str | os.PathLike) -> list[str]:
-    """Remove the temporary files and folders in ``directory`` left by shuffles that are gone.
+@functools.lru_cache(maxsize=4)
+def _leftover_pattern(tag: str) -> re.Pattern:
+    # A folder TAG.HOST.PID.START.TOKEN, or an output .NAME.TAG.HOST.PID.START.TOKEN.tmp
+    return re.compile(r"(?:^|\.)" + re.escape(tag) + r"\.([A-Za-z0-9-]+)\.(\d+)\.(\d+)\.[0-9a-f]+(?:\.tmp)?$")
 
-    Only names made by :func:`owner_tag` whose process no longer runs are removed; returns them.
+
+def remove_leftovers(directory: str | os.PathLike, tag: str = TAG) -> list[str]:
+    """Remove the temporary files and folders in ``directory`` left by shuffles of this host that are gone.
+
+    Only names made by :func:`owner_tag` with ``tag`` on this host whose process no longer runs
+    are removed; returns them. A name from another host is never touched (its process cannot
+    be checked from here), nor one of the older form without a host (``TAG.PID.START.TOKEN``):
+    its host cannot be told either.
     """
     removed = []
     try:
         names = os.listdir(directory)
     except OSError:
         return removed
+    here, pattern = host_name(), _leftover_pattern(tag)
     for name in names:
-        m = _LEFTOVER.search(name)
-        if not m or owner_alive(int(m.group(1)), int(m.group(2))):
+        m = pattern.search(name)
+        if not m or m.group(1) != here or owner_alive(int(m.group(2)), int(m.group(3))):
             continue
         path = os.path.join(directory, name)
         try:
@@ -105,8 +124,14 @@ def remove_leftovers(directory: str | os.PathLike) -> list[str]:
     return removed
 
 
+def temp_output(path: str | os.PathLike, tag: str) -> Path:
+    """The temporary name of an output, next to it: ``.NAME.TAG.tmp`` (``tag`` from :func:`owner_tag`)."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{tag}.tmp"
+
+
 class Workspace:
-    """A private temporary folder ``TMPDIR/lib-shuffle.PID.START.TOKEN``, removed on close."""
+    """A private temporary folder ``TMPDIR/lib-shuffle.HOST.PID.START.TOKEN``, removed on close."""
 
     def __init__(self, tmpdir: str | os.PathLike):
         self.path = Path(tmpdir) / owner_tag()
@@ -140,7 +165,7 @@ class FileOutput:
     def __init__(self, path: str | os.PathLike, fsync: bool = False):
         self.path = Path(path)
         self.fsync = fsync
-        self.temp = self.path.parent / f".{self.path.name}.{owner_tag()}.tmp"
+        self.temp = temp_output(self.path, owner_tag())
         self.fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
 
     def write(self, data) -> None:

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import disk_full_message, split_names
-from . import layout
+from ..files import disk_full_message, split_names, temp_output
 
 PIECE = 1 << 20  # bytes per write() or pwrite() (one write of tens of MiB costs far more CPU)
 
@@ -141,7 +140,7 @@ def plain_pages(task):
 def part_temp(job: Job, j: int) -> Path:
     """Temporary name of output part ``j`` (the output itself when there is one part)."""
     final = job.output if job.n_parts == 1 else _split_names(job.output, job.n_parts)[j]
-    return layout.temp_output(final, job.tag)
+    return temp_output(final, job.tag)
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,11 +1,11 @@
 """Names and on-disk layout of a cluster shuffle: temporary names with host and pid, the map files.
 
 Every name made here carries ``lib-shuffle-dask.HOST.PID.START.TOKEN``: the single-machine
-engine's convention (owning process id, its start time, a random token; :mod:`lib.shuffle.files`)
-plus the host of the client that owns it. On a shared file system a process id means nothing
-on another machine, so a later run removes a leftover only if it was made on its own host by a
-process that is gone (:func:`remove_leftovers`); runs on other hosts leave it alone. The
-engine's own cleanup does not match these names (its pattern wants ``lib-shuffle.`` + digits).
+engine's convention (host, owning process id, its start time, a random token;
+:mod:`lib.shuffle.files`) with a tag of its own. On a shared file system a process id means
+nothing on another machine, so a later run removes a leftover only if it was made on its own
+host by a process that is gone (:func:`remove_leftovers`); runs on other hosts leave it alone.
+The engine's own cleanup does not match these names (its pattern wants ``lib-shuffle.``).
 
 A *map file* ``map-I.data`` holds the lines of input block ``I`` grouped by partition, one
 *section* after another (a section is one slice of the block, or one line longer than a read);
@@ -20,9 +20,6 @@ so partition ``p`` of section ``s`` is bytes ``table[s, p, 0] : table[s, p + 1, 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +27,13 @@ import numpy as np
 from .. import files
 
 TAG = "lib-shuffle-dask"
-_LEFTOVER = re.compile(re.escape(TAG) + r"\.([A-Za-z0-9-]+)\.(\d+)\.(\d+)\.[0-9a-f]+")
 _HEADER = 16  # bytes: n_sections, k
 _EDGE = 16  # bytes per partition edge: offset, lines before
 
 
-def host_name() -> str:
-    """This machine's name with only letters, digits and '-' (dots would break the tag)."""
-    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
-
-
 def owner_tag() -> str:
     """``lib-shuffle-dask.HOST.PID.START.TOKEN`` for this process (a fresh token each call)."""
-    pid_start_token = files.owner_tag()[len(files.TAG) + 1:]
-    return f"{TAG}.{host_name()}.{pid_start_token}"
+    return files.owner_tag(TAG)
 
 
 def remove_leftovers(directory: str | os.PathLike) -> list[str]:
@@ -52,32 +42,7 @@ def remove_leftovers(directory: str | os.PathLike) -> list[str]:
     Only names made by :func:`owner_tag` on this host whose process no longer runs are removed
     (a name from another host is never touched: its process cannot be checked from here).
     """
-    removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    here = host_name()
-    for name in names:
-        m = _LEFTOVER.search(name)
-        if not m or m.group(1) != here or files.owner_alive(int(m.group(2)), int(m.group(3))):
-            continue
-        path = os.path.join(directory, name)
-        try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-    return removed
-
-
-def temp_output(path: str | os.PathLike, tag: str) -> Path:
-    """The temporary name of an output, next to it: ``.NAME.TAG.tmp`` (as the engine names them)."""
-    path = Path(path)
-    return path.parent / f".{path.name}.{tag}.tmp"
+    return files.remove_leftovers(directory, TAG)
 
 
 def map_paths(workspace: str | os.PathLike, block: int) -> tuple[Path, Path]:
