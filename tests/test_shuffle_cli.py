@@ -117,8 +117,10 @@ def test_progress_bar_only_on_a_terminal_and_quiet_silences_it(tmp_path):
 
 
 def test_the_command_imports_no_plotting_library():
+    """Nor Dask: the single-machine command and ``import lib.shuffle`` start without it."""
     code = ("import sys; from lib.shuffle.__main__ import main; main(['-', '-o', '-', '-q']); "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'ipywidgets', 'torch')]; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('matplotlib', 'ipywidgets', 'torch', 'dask', 'distributed')]; "
             "sys.exit(len(bad))")
     r = subprocess.run([sys.executable, "-c", code], input=b"a\nb\n", env=ENV, capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr

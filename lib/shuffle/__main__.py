@@ -2,7 +2,8 @@
 
 Exit status: 0 done; 1 an error (message on one line, nothing at the destination); 2 bad
 arguments; 130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM); 141 the reader of
-standard output went away.
+standard output went away. The error lines and statuses come from :mod:`lib.shuffle.cli`,
+shared with ``--engine dask`` (:mod:`lib.shuffle.cluster.command`).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import signal
 import sys
 
-PROG = "python -m lib.shuffle"
+from .cli import PROG, fail, progress_bar, run_options, run_reported
 
 
 class _Signalled(BaseException):
@@ -71,22 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress_bar(inputs, quiet: bool):
-    if quiet or not sys.stderr.isatty():
-        return None, None
-    from tqdm import tqdm  # noqa: PLC0415 -- only on a terminal
-
-    total = 0
-    for p in inputs:
-        try:
-            total += os.path.getsize(p) if p != "-" else 0
-        except OSError:
-            pass
-    bar = tqdm(total=2 * total or None, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-               desc="shuffle", mininterval=0.5, leave=False)
-    return bar, bar.update
-
-
 def main(argv=None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
@@ -102,10 +87,6 @@ def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from . import engine, files  # noqa: PLC0415
-
-    def fail(message: str, status: int = 1) -> int:
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return status
 
     if args.engine == "dask" or args.scheduler is not None or args.workers is not None:
         from .cluster import command  # noqa: PLC0415
@@ -126,41 +107,24 @@ def _main(argv) -> int:
     if not args.output:
         parser.error("give an output with -o OUTPUT ('-' for standard output)")
     try:
-        memory = files.parse_size(args.memory)
-    except (TypeError, ValueError) as err:
-        return fail(f"--memory: {err}", 2)
-    if args.split is not None and args.split < 1:
-        return fail(f"--split {args.split}: must be at least 1", 2)
-    if args.seed is not None and args.seed < 0:
-        return fail(f"--seed {args.seed}: must be non-negative", 2)
+        memory = run_options(args)
+    except ValueError as err:
+        return fail(str(err), 2)
 
-    bar = None
-    try:
+    def run() -> None:
         import tempfile  # noqa: PLC0415
 
         files.remove_leftovers(tmpdir or tempfile.gettempdir())
         if args.output != "-":
             files.remove_leftovers(os.path.dirname(os.path.abspath(args.output)))
-        bar, progress = _progress_bar(args.inputs, args.quiet)
         engine.shuffle_file(args.inputs, args.output, memory=memory, seed=args.seed, tmpdir=tmpdir,
                             method=args.method, split=args.split, jobs=args.jobs, fsync=args.fsync,
-                            progress=progress)
-    except BrokenPipeError:
-        try:
-            sys.stdout = None  # do not flush into the closed pipe at exit
-        finally:
-            return 128 + signal.SIGPIPE
-    except files.ShuffleError as err:
-        return fail(str(err))
-    except (ValueError, TypeError) as err:
-        return fail(str(err), 2)
-    except OSError as err:
-        return fail(f"{err.strerror or err}{f': {err.filename}' if err.filename else ''}")
-    except MemoryError:
-        return fail("out of memory: lower --memory")
-    finally:
-        if bar is not None:
-            bar.close()
+                            progress=bar.update if bar is not None else None)
+
+    bar = progress_bar(args.inputs, args.quiet)
+    status, _ = run_reported(run, bar, stdout_pipe=True)
+    if status:
+        return status
     if _pending:
         return fail(f"signal {_pending[0]} arrived while the output was being renamed; the output is "
                     "complete", 128 + _pending[0])
