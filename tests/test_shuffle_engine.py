@@ -315,6 +315,25 @@ def test_bad_arguments_are_refused(fast_dir, kwargs, exc, match):
         shuffle_file(src, fast_dir / "out", **kwargs)
 
 
+@pytest.mark.parametrize("inputs, exc, match", [
+    (3, TypeError, "inputs=3 must be a path or a list of paths"),
+    (["in", 3], TypeError, "must be a path or a list of paths"),
+    ([], ValueError, "at least one file"),
+    (["-", "-"], ValueError, "only once"),
+])
+def test_bad_inputs_arguments_are_refused(fast_dir, inputs, exc, match):
+    (fast_dir / "in").write_bytes(b"a\n")
+    inputs = [fast_dir / p if p == "in" else p for p in inputs] if isinstance(inputs, list) else inputs
+    with pytest.raises(exc, match=match):
+        shuffle_file(inputs, fast_dir / "out")
+    assert not (fast_dir / "out").exists()
+
+
+def test_path_list_takes_one_path_or_several():
+    assert files.path_list("a") == ["a"] and files.path_list(Path("a")) == ["a"]
+    assert files.path_list(("a", Path("b"))) == ["a", "b"] and files.path_list([]) == []
+
+
 def test_bad_inputs_and_outputs_are_clear_errors(fast_dir):
     src = fast_dir / "in"
     src.write_bytes(b"a\n")

@@ -43,7 +43,7 @@ from . import core
 from .chunks import run_chunks
 from .workers import OrderedWorkers, Scratch, read_blocks, rng_for
 from .files import (LineReader, ShuffleError, Sink, Workspace, check_output_dir,
-                    disk_full_message, open_input, parse_size, split_names, write_all)
+                    disk_full_message, open_input, parse_size, path_list, split_names, write_all)
 
 METHODS = ("buckets", "proportional", "article")
 PER_LINE = 64  # bytes of index arrays per line while a buffer is shuffled (40-54 measured, see tests)
@@ -438,12 +438,7 @@ def _sample_mean_line(readers, sample: int = 1 << 16) -> float:
 
 
 def _check_args(inputs, output, method, split, jobs, chunk_bytes, seed) -> list[str]:
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    try:
-        inputs = [os.fspath(p) for p in inputs]
-    except TypeError:
-        raise TypeError(f"inputs={inputs!r} must be a path or a list of paths") from None
+    inputs = path_list(inputs)
     if not inputs:
         raise ValueError("inputs must name at least one file (or '-' for standard input)")
     if inputs.count("-") > 1:

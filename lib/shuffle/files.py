@@ -56,6 +56,19 @@ def parse_size(value) -> int:
     return size
 
 
+def path_list(inputs) -> list[str]:
+    """``inputs`` (one path, or an iterable of paths) as a list of ``str`` paths.
+
+    Raises TypeError naming ``inputs`` for anything else. Used by both engines' argument checks.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    try:
+        return [os.fspath(p) for p in inputs]
+    except TypeError:
+        raise TypeError(f"inputs={inputs!r} must be a path or a list of paths") from None
+
+
 def _start_time(pid: int) -> int:
     """The start time of process ``pid`` in clock ticks since boot (0 if unknown)."""
     try:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine import COMMITTING, ShuffleReport
-from ..files import ShuffleError, check_output_dir, parse_size, split_names
+from ..files import ShuffleError, check_output_dir, parse_size, path_list, split_names
 from . import layout
 from .cost import MAX_PARTITIONS, block_size, plan_partitions
 from .job import Job, part_temp
@@ -120,12 +120,7 @@ def _part_bounds(sizes: np.ndarray, counts: np.ndarray, parts: int):
 
 # ----------------------------------------------------------------------------- the run
 def _check_args(inputs, output, split, seed, n_partitions, block_bytes, n_workers) -> tuple[list[str], str]:
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    try:
-        inputs = [os.fspath(p) for p in inputs]
-    except TypeError:
-        raise TypeError(f"inputs={inputs!r} must be a path or a list of paths") from None
+    inputs = path_list(inputs)
     if not inputs:
         raise ValueError("inputs must name at least one file")
     if "-" in inputs:
