@@ -12,22 +12,10 @@ import numpy as np
 import pytest
 
 from lib.shuffle import files
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT))
-
-
-def command(*args, stdin=None, **kw):
-    return subprocess.run([sys.executable, "-m", "lib.shuffle", *map(str, args)], input=stdin, env=ENV,
-                          capture_output=True, timeout=300, **kw)
-
+from shuffle_helpers import ENV, command, leftovers
 
 def sorted_lines(data: bytes) -> list[bytes]:
     return sorted(data.splitlines(keepends=True))
-
-
-def leftovers(*dirs) -> list[str]:
-    return [n for d in dirs for n in os.listdir(d) if files.TAG in n]
 
 
 @pytest.fixture(scope="module")

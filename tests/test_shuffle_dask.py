@@ -9,7 +9,6 @@ import itertools
 import os
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -22,20 +21,10 @@ from scipy import stats
 
 from lib.shuffle import ShuffleError, files, shuffle_file
 from lib.shuffle.cluster import cluster_cost, layout, plan_partitions, remove_leftovers, shuffle_file_dask
+from shuffle_helpers import ENV, command, input_bytes, leftovers, lines_of
 
 ALPHA = 1e-3  # significance level of the uniformity tests (fixed seeds: deterministic)
 FOUR = [b"a\n", b"b\n", b"c\n", b"d\n"]
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def fast_dir(tmp_path):
-    """A folder on tmpfs when there is one (file creation and removal are far cheaper there)."""
-    if os.access("/dev/shm", os.W_OK):
-        with tempfile.TemporaryDirectory(dir="/dev/shm") as d:
-            yield Path(d)
-    else:
-        yield tmp_path
 
 
 @pytest.fixture
@@ -56,17 +45,6 @@ def cluster():
         yield client
 
 
-def lines_of(data: bytes) -> list[bytes]:
-    """The lines of ``data`` as the shuffle sees them: split after b'\\n', a last one terminated."""
-    parts = data.split(b"\n")
-    tail = parts.pop()
-    return [p + b"\n" for p in parts] + ([tail + b"\n"] if tail else [])
-
-
-def leftovers(*dirs) -> list[str]:
-    return [n for d in dirs for n in os.listdir(d) if files.TAG in n]
-
-
 def corpus(path: Path, n_lines: int, seed: int, hi: int = 200) -> bytes:
     """Lines of random bytes (any value but newline), lengths 0..hi, the last one unterminated."""
     rng = np.random.default_rng(seed)
@@ -79,10 +57,7 @@ def corpus(path: Path, n_lines: int, seed: int, hi: int = 200) -> bytes:
     return data
 
 
-line = st.one_of(st.binary(max_size=30), st.binary(min_size=100, max_size=2000)).map(
-    lambda b: b.replace(b"\n", b""))
-an_input = st.tuples(st.lists(line, max_size=30), st.booleans()).map(
-    lambda t: b"\n".join(t[0]) + (b"\n" if t[0] and t[1] else b""))
+an_input = input_bytes(short=30, long=(100, 2000), max_lines=30)
 
 
 @settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -238,7 +213,7 @@ def test_each_task_stays_within_the_memory_budget(fast_dir):
     budget = 2 << 20
     done = subprocess.run([sys.executable, "-c", MEASURE_PEAK, str(src), str(fast_dir / "small"),
                            str(fast_dir / "out"), str(budget)], capture_output=True, text=True, check=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                          env=ENV)
     n_buckets, n_blocks, n_oversized, peak = map(int, done.stdout.split())
     assert n_buckets > 4 and n_blocks > 4 and n_oversized == 0
     assert 0.5 * budget < peak < budget + (300 << 10), peak
@@ -380,12 +355,6 @@ def test_leftovers_of_dead_runs_on_this_host_are_removed_others_kept(fast_dir):
     assert remove_leftovers(fast_dir) == []
     assert files.remove_leftovers(fast_dir) == [str(engine_style)]  # the engine's cleanup skips cluster names
     assert alive.exists() and elsewhere.exists()
-
-
-def command(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "lib.shuffle", *map(str, args)], env=env, capture_output=True,
-                          timeout=300)
 
 
 def test_command_runs_on_a_local_cluster_and_matches_the_api(fast_dir, sync):

@@ -2,7 +2,6 @@
 import errno
 import itertools
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -13,37 +12,11 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from lib.shuffle import LineTooLongError, ShuffleError, chunks, core, engine, files, remove_leftovers, shuffle_file
+from shuffle_helpers import input_bytes, leftovers, lines_of
 
 ALPHA = 1e-3  # significance level of the uniformity tests (fixed seeds: deterministic)
 FOUR = [b"a\n", b"b\n", b"c\n", b"d\n"]
-
-
-@pytest.fixture
-def fast_dir(tmp_path):
-    """A folder on tmpfs when there is one (file creation and removal are far cheaper there)."""
-    if os.access("/dev/shm", os.W_OK):
-        with tempfile.TemporaryDirectory(dir="/dev/shm") as d:
-            yield Path(d)
-    else:
-        yield tmp_path
-
-
-def lines_of(data: bytes) -> list[bytes]:
-    """The lines of ``data`` as the engine sees them: split after b'\\n', a last one terminated."""
-    parts = data.split(b"\n")
-    tail = parts.pop()
-    out = [p + b"\n" for p in parts]
-    return out + [tail + b"\n"] if tail else out
-
-
-def leftovers(*dirs) -> list[str]:
-    return [n for d in dirs for n in os.listdir(d) if files.TAG in n]
-
-
-line = st.one_of(st.binary(max_size=40), st.binary(min_size=200, max_size=3000)).map(
-    lambda b: b.replace(b"\n", b""))
-an_input = st.tuples(st.lists(line, max_size=40), st.booleans()).map(
-    lambda t: b"\n".join(t[0]) + (b"\n" if t[0] and t[1] else b""))
+an_input = input_bytes(short=40, long=(200, 3000), max_lines=40)
 
 
 @settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
