@@ -127,6 +127,13 @@ def test_baselines_run_as_a_script_and_refuse_bad_budgets(tmp_path):
     bad = subprocess.run([sys.executable, baselines.__file__, "buckets", str(src), "-o", str(out), "--memory", "0"],
                          capture_output=True)
     assert bad.returncode == 2 and b"--memory" in bad.stderr
+    bad = subprocess.run([sys.executable, baselines.__file__, "buckets", str(src), "-o", str(out), "--memory", "500",
+                          "--fill", "0"], capture_output=True)
+    assert bad.returncode == 2 and b"--fill" in bad.stderr
+    out.unlink()
+    subprocess.run([sys.executable, baselines.__file__, "buckets", str(src), "-o", str(out), "--memory", "500",
+                    "--fill", "0.8"], check=True)
+    assert sorted(out.read_bytes().splitlines(), key=int) == [b"%d" % i for i in range(100)]
     with pytest.raises(ValueError, match="memory"):
         baselines.bucket_script([str(src)], str(out), 0)
     with pytest.raises(ValueError, match="inputs"):

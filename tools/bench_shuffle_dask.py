@@ -20,68 +20,13 @@ cores; the point is that the same code runs unchanged on many machines.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
-from pathlib import Path
 
-import psutil
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from bench_shuffle import dir_bytes, make_file  # noqa: E402 -- the same generated file as the engine's benchmark
-
-
-def tree_rss(proc: psutil.Process) -> tuple[int, int]:
-    """(sum, max) of resident memory over ``proc`` and all its descendants."""
-    total = largest = 0
-    try:
-        procs = [proc] + proc.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return 0, 0
-    for p in procs:
-        try:
-            rss = p.memory_info().rss
-        except psutil.NoSuchProcess:
-            continue
-        total += rss
-        largest = max(largest, rss)
-    return total, largest
-
-
-def run(cmd: list[str], tmpdir: Path, env) -> dict:
-    """Run ``cmd``: wall, user+sys CPU (with reaped children), peak summed and largest RSS, peak temp bytes."""
-    peak = {"sum": 0, "max": 0, "temp": 0}
-    done = threading.Event()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    ps = psutil.Process(proc.pid)
-
-    def watch():
-        while not done.wait(0.05):
-            total, largest = tree_rss(ps)
-            peak["sum"] = max(peak["sum"], total)
-            peak["max"] = max(peak["max"], largest)
-            peak["temp"] = max(peak["temp"], dir_bytes(tmpdir))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    done.set()
-    watcher.join()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed ({status}): {' '.join(cmd)}")
-    return dict(wall=wall, cpu=usage.ru_utime + usage.ru_stime, user=usage.ru_utime, sys=usage.ru_stime,
-                rss=peak["sum"], rss_max=peak["max"], temp=peak["temp"])
-
+from _bench_common import make_file, options, paired, prepare, summary, walls_line
 
 STAGES = r'''
 import json, sys
@@ -94,25 +39,15 @@ if __name__ == "__main__":
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--memory", default="256M")
-    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "bench-shuffle-dask"))
-    args = ap.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from lib.shuffle import parse_size  # noqa: PLC0415
-
-    memory = parse_size(args.memory)
+    args = options(__doc__, "bench-shuffle-dask").parse_args()
+    memory, work, env = prepare(args)
     half = f"{memory // 2 // 2**20}M"
-    work = Path(args.dir)
-    work.mkdir(parents=True, exist_ok=True)
     path = work / "lines160.txt"
     make_file(path, 1 << 30, 80, 240, seed=1)
     mb = path.stat().st_size / 1e6
     tmp = work / "tmp"
     tmp.mkdir(exist_ok=True)
     out = work / "out.txt"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     py = sys.executable
     base = [py, "-m", "lib.shuffle", str(path), "-o", str(out), "--tmpdir", str(tmp), "--quiet", "--seed", "1"]
     runs = {
@@ -122,25 +57,14 @@ def main() -> None:
     }
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {path.name} {mb:.0f} MB; "
           f"{args.reps} paired repetitions; python {sys.version.split()[0]}")
-    results = {name: [] for name in runs}
-    for rep in range(args.reps):
-        names = list(runs)
-        names = names[rep % len(names):] + names[:rep % len(names)]
-        for name in names:
-            out.unlink(missing_ok=True)
-            results[name].append(run(runs[name], tmp, env))
-    out.unlink(missing_ok=True)
+    results = paired(runs, args.reps, out, tmp, env, tree=True)
     print(f"{'run':<13} {'wall s':>7} {'MB/s':>6} {'cpu s':>6} {'user':>6} {'sys':>6} {'RSS sum':>8} "
           f"{'largest':>8} {'temp':>7} {'wall/local':>10} {'cpu/local':>9}  (medians; ratios paired)")
-    for name, rs in results.items():
-        med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-        ratio = statistics.median(r["wall"] / s["wall"] for r, s in zip(rs, results["local"]))
-        cpu_ratio = statistics.median(r["cpu"] / s["cpu"] for r, s in zip(rs, results["local"]))
+    for name, (med, ratio, cpu_ratio) in summary(results, "local").items():
         print(f"{name:<13} {med['wall']:7.2f} {mb / med['wall']:6.0f} {med['cpu']:6.2f} {med['user']:6.2f} "
               f"{med['sys']:6.2f} {med['rss'] / 2**20:6.0f}Mi {med['rss_max'] / 2**20:6.0f}Mi "
               f"{med['temp'] / 2**20:5.0f}Mi {ratio:10.2f} {cpu_ratio:9.2f}")
-    print("walls per repetition: " + "; ".join(f"{n} " + " ".join(f"{r['wall']:.2f}" for r in rs)
-                                               for n, rs in results.items()))
+    print(walls_line(results))
     r = subprocess.run([py, "-c", STAGES, str(path), str(out), args.memory, str(tmp)], env=env,
                        capture_output=True, text=True, check=True)
     info = json.loads(r.stdout.strip().splitlines()[-1])

@@ -3,6 +3,7 @@
 Run as a script (standard library only, so its memory is Python's own, with no numpy)::
 
     python lib/shuffle/baselines.py {article,buckets} INPUT [INPUT ...] -o OUTPUT --memory BYTES [--tmpdir DIR] [--seed N]
+                                    [--fill F]
 
 ``article``: the article's method as its reference script does it (§6, described there; this
 is our own code): cut the input into chunks of ``n`` consecutive lines, shuffle each with
@@ -136,11 +137,17 @@ def main(argv=None) -> int:
     ap.add_argument("--memory", type=int, required=True, help="memory budget in bytes")
     ap.add_argument("--tmpdir")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fill", type=float, default=0.5,
+                    help="buckets only: the share of --memory a bucket is sized to fill on average (default 0.5)")
     args = ap.parse_args(argv)
     if args.memory <= 0:
         ap.error(f"--memory {args.memory}: must be positive")
-    run = article_script if args.method == "article" else bucket_script
-    run(args.inputs, args.output, args.memory, args.tmpdir, args.seed)
+    if not 0 < args.fill <= 1:
+        ap.error(f"--fill {args.fill}: must be in (0, 1]")
+    if args.method == "article":
+        article_script(args.inputs, args.output, args.memory, args.tmpdir, args.seed)
+    else:
+        bucket_script(args.inputs, args.output, args.memory, args.tmpdir, args.seed, fill=args.fill)
     return 0
 
 
