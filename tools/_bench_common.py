@@ -1,8 +1,8 @@
 """What the shuffle benchmarks share (tools/bench_shuffle.py, tools/bench_shuffle_dask.py).
 
-Their common options and set-up, the generated test files, running a command while sampling its temporary disk (and, for a
-process tree, its resident memory), paired repetitions in a rotating order, and the medians
-and paired ratios they print.
+Their common options and set-up, the generated test files, running a command while sampling
+its temporary disk (and, for a process tree, its resident memory), paired repetitions in a
+rotating order, and the medians and paired ratios they print.
 """
 from __future__ import annotations
 

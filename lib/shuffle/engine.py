@@ -42,7 +42,7 @@ import numpy as np
 from . import core
 from .chunks import run_chunks
 from .workers import OrderedWorkers, Scratch, read_blocks, rng_for
-from .files import (LineReader, ShuffleError, Sink, Workspace, check_output_dir,
+from .files import (LineReader, ShuffleError, Sink, Workspace, check_output_dir, check_temp_dir,
                     disk_full_message, open_input, parse_size, path_list, split_names, write_all)
 
 METHODS = ("buckets", "proportional", "article")
@@ -494,10 +494,7 @@ def shuffle_file(inputs, output, *, memory="1G", seed: int | None = None, tmpdir
     import tempfile  # noqa: PLC0415 -- only needed here
 
     tmp_root = os.fspath(tmpdir) if tmpdir is not None else tempfile.gettempdir()
-    if not os.path.isdir(tmp_root):
-        raise ShuffleError(f"temporary folder {tmp_root!r} does not exist")
-    if not os.access(tmp_root, os.W_OK | os.X_OK):
-        raise ShuffleError(f"temporary folder {tmp_root!r} is not writable")
+    check_temp_dir(tmp_root)
     check_output_dir(output)
 
     report = ShuffleReport(method=method, seed=entropy)

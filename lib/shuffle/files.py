@@ -330,6 +330,14 @@ class Sink:
             o.discard()
 
 
+def check_temp_dir(folder: str) -> None:
+    """Raise ShuffleError unless the temporary folder ``folder`` exists and is writable."""
+    if not os.path.isdir(folder):
+        raise ShuffleError(f"temporary folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ShuffleError(f"temporary folder {folder!r} is not writable")
+
+
 def check_output_dir(output: str | os.PathLike) -> None:
     """Raise ShuffleError unless the folder of ``output`` exists and is writable."""
     if str(output) == "-" or (os.path.exists(output) and not os.path.isdir(output)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine import COMMITTING, ShuffleReport
-from ..files import ShuffleError, check_output_dir, parse_size, path_list, split_names
+from ..files import ShuffleError, check_output_dir, check_temp_dir, parse_size, path_list, split_names
 from . import layout
 from .cost import MAX_PARTITIONS, block_size, plan_partitions
 from .job import Job, part_temp
@@ -170,10 +170,7 @@ def shuffle_file_dask(inputs, output, *, memory="1G", seed: int | None = None, t
         raise ShuffleError(f"output {output!r} exists and is not a regular file (a device or a pipe "
                            "cannot take positioned writes from the workers)")
     tmp_root = os.path.abspath(os.fspath(tmpdir)) if tmpdir is not None else os.path.dirname(output)
-    if not os.path.isdir(tmp_root):
-        raise ShuffleError(f"temporary folder {tmp_root!r} does not exist")
-    if not os.access(tmp_root, os.W_OK | os.X_OK):
-        raise ShuffleError(f"temporary folder {tmp_root!r} is not writable")
+    check_temp_dir(tmp_root)
     sizes_in = [_input_size(p) for p in inputs]
     total_in = sum(sizes_in)
     layout.remove_leftovers(tmp_root)
