@@ -94,6 +94,22 @@ class _Accumulating(Optimizer):
     def _check_group(self, group: dict) -> None:  # overridden
         raise NotImplementedError
 
+    @torch.no_grad()
+    def step(self, closure: Callable | None = None):
+        """One micro-step: every group's state advances; the parameters move when chi(t, k) = 1."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            t, k = group["micro_step"] + 1, group["k"]
+            self._step_group(group, window_start=(t - 1) % k == 0, update=t % k == 0)
+            group["micro_step"] = t
+        return loss
+
+    def _step_group(self, group: dict, window_start: bool, update: bool) -> None:  # overridden
+        raise NotImplementedError
+
     @property
     def k(self) -> int:
         """The number of micro-steps per accumulation window."""
@@ -144,38 +160,28 @@ class AccumSGDM(_Accumulating):
         _check_real("beta", group["beta"], 0.0, 1.0)
         _check_real("weight_decay", group["weight_decay"], 0.0)
 
-    @torch.no_grad()
-    def step(self, closure: Callable | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            k, beta, lr, wd, variant = group["k"], group["beta"], group["lr"], group["weight_decay"], group["variant"]
-            t = group["micro_step"] + 1
-            window_start, update = (t - 1) % k == 0, t % k == 0
-            if variant == "chi":
-                decay, share = (beta if window_start else 1.0), (1 - beta) / k
-            else:
-                b = beta_tilde(beta, k) if variant == "beta_tilde" else beta
-                decay, share = b, 1 - b
-            for p in group["params"]:
-                g = _grad_of(p)
-                if p not in self.state:  # (self.state is a defaultdict: do not create entries for unseen p)
-                    if g is None:
-                        continue
-                    self.state[p]["momentum"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                m = self.state[p]["momentum"]
-                if decay != 1.0:
-                    m.mul_(decay)
-                if g is not None:
-                    m.add_(g, alpha=share)
-                if update:
-                    if wd:
-                        p.mul_(1 - lr * wd)
-                    p.add_(m, alpha=-lr)
-            group["micro_step"] = t
-        return loss
+    def _step_group(self, group: dict, window_start: bool, update: bool) -> None:
+        k, beta, lr, wd, variant = group["k"], group["beta"], group["lr"], group["weight_decay"], group["variant"]
+        if variant == "chi":
+            decay, share = (beta if window_start else 1.0), (1 - beta) / k
+        else:
+            b = beta_tilde(beta, k) if variant == "beta_tilde" else beta
+            decay, share = b, 1 - b
+        for p in group["params"]:
+            g = _grad_of(p)
+            if p not in self.state:  # (self.state is a defaultdict: do not create entries for unseen p)
+                if g is None:
+                    continue
+                self.state[p]["momentum"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            m = self.state[p]["momentum"]
+            if decay != 1.0:
+                m.mul_(decay)
+            if g is not None:
+                m.add_(g, alpha=share)
+            if update:
+                if wd:
+                    p.mul_(1 - lr * wd)
+                p.add_(m, alpha=-lr)
 
 
 class AccumAdam(_Accumulating):
@@ -213,56 +219,55 @@ class AccumAdam(_Accumulating):
         _check_real("eps", group["eps"], 0.0)
         _check_real("weight_decay", group["weight_decay"], 0.0)
 
-    @torch.no_grad()
-    def step(self, closure: Callable | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            k, variant, lr, wd, eps = group["k"], group["variant"], group["lr"], group["weight_decay"], group["eps"]
-            t = group["micro_step"] + 1
-            window_start, update = (t - 1) % k == 0, t % k == 0
-            if variant == "beta_tilde":
-                b1, b2 = (beta_tilde(b, k) for b in group["betas"])
-            else:
-                b1, b2 = group["betas"]
-            for p in group["params"]:
-                g = _grad_of(p)
-                if p not in self.state and g is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["micro_steps"], state["updates"] = 0, 0
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                state["micro_steps"] += 1
-                if variant == "chi":
-                    if window_start:
-                        m.mul_(b1)
-                        v.mul_(b2)
-                    if g is not None:
-                        m.add_(g, alpha=(1 - b1) / k)
-                        v.addcmul_(g, g, value=(1 - b2) / k)
-                else:
+    @staticmethod
+    def _betas(group: dict) -> tuple[float, float]:
+        """The betas the EMAs use: 1 - (1 - beta)/k for "beta_tilde", the given ones otherwise."""
+        if group["variant"] == "beta_tilde":
+            return tuple(beta_tilde(b, group["k"]) for b in group["betas"])
+        return tuple(group["betas"])
+
+    @staticmethod
+    def _bias_steps(state: dict, variant: str) -> int:
+        """The n of the bias correction 1 - beta^n: updates for "chi", micro-steps otherwise."""
+        return state["updates"] if variant == "chi" else state["micro_steps"]
+
+    def _step_group(self, group: dict, window_start: bool, update: bool) -> None:
+        k, variant, lr, wd, eps = group["k"], group["variant"], group["lr"], group["weight_decay"], group["eps"]
+        b1, b2 = self._betas(group)
+        for p in group["params"]:
+            g = _grad_of(p)
+            if p not in self.state and g is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["micro_steps"], state["updates"] = 0, 0
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            state["micro_steps"] += 1
+            if variant == "chi":
+                if window_start:
                     m.mul_(b1)
                     v.mul_(b2)
-                    if g is not None:
-                        m.add_(g, alpha=1 - b1)
-                        v.addcmul_(g, g, value=1 - b2)
-                if not update:
-                    continue
-                state["updates"] += 1
-                n = state["updates"] if variant == "chi" else state["micro_steps"]
-                m_hat = m / (1 - b1**n)
-                v_hat = v / (1 - b2**n)
-                denom = (v_hat + eps).sqrt() if group["eps_inside_sqrt"] else v_hat.sqrt().add_(eps)
-                if wd:
-                    p.mul_(1 - lr * wd)
-                p.addcdiv_(m_hat, denom, value=-lr)
-            group["micro_step"] = t
-        return loss
+                if g is not None:
+                    m.add_(g, alpha=(1 - b1) / k)
+                    v.addcmul_(g, g, value=(1 - b2) / k)
+            else:
+                m.mul_(b1)
+                v.mul_(b2)
+                if g is not None:
+                    m.add_(g, alpha=1 - b1)
+                    v.addcmul_(g, g, value=1 - b2)
+            if not update:
+                continue
+            state["updates"] += 1
+            n = self._bias_steps(state, variant)
+            m_hat = m / (1 - b1**n)
+            v_hat = v / (1 - b2**n)
+            denom = (v_hat + eps).sqrt() if group["eps_inside_sqrt"] else v_hat.sqrt().add_(eps)
+            if wd:
+                p.mul_(1 - lr * wd)
+            p.addcdiv_(m_hat, denom, value=-lr)
 
     def v_hat(self, p: torch.Tensor) -> torch.Tensor:
         """The current bias-corrected second moment v_hat of ``p`` (zeros before its first update).
@@ -274,11 +279,7 @@ class AccumAdam(_Accumulating):
         if not state or state["updates"] == 0:
             return torch.zeros_like(p)
         group = next(g for g in self.param_groups if any(q is p for q in g["params"]))
-        b2 = group["betas"][1]
-        if group["variant"] == "beta_tilde":
-            b2 = beta_tilde(b2, group["k"])
-        n = state["updates"] if group["variant"] == "chi" else state["micro_steps"]
-        return state["exp_avg_sq"] / (1 - b2**n)
+        return state["exp_avg_sq"] / (1 - self._betas(group)[1] ** self._bias_steps(state, group["variant"]))
 
 
 class ExplicitAccumulator:
